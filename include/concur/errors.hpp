@@ -1,0 +1,107 @@
+// concur's exception hierarchy: Python's exception names, rooted at one
+// concur::Error so that `catch (const concur::Error&)` catches everything the
+// library throws on its own behalf. Exceptions thrown by user code travel
+// through futures unchanged (as std::exception_ptr) and are rethrown as
+// themselves.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace concur {
+
+// Root of every exception concur throws itself.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Python's TimeoutError: a blocking call's timeout passed first.
+class TimeoutError : public Error {
+public:
+    using Error::Error;
+    TimeoutError() : Error("the operation timed out") {}
+};
+
+// Python's concurrent.futures.CancelledError / asyncio.CancelledError.
+class CancelledError : public Error {
+public:
+    using Error::Error;
+    CancelledError() : Error("the future was cancelled") {}
+};
+
+// Python's concurrent.futures.InvalidStateError: e.g. setting a result twice.
+class InvalidStateError : public Error {
+public:
+    using Error::Error;
+};
+
+// Python's RuntimeError: misuse such as releasing an unheld lock, joining the
+// current thread, or submitting to an executor after shutdown.
+class RuntimeError : public Error {
+public:
+    using Error::Error;
+};
+
+// Python's ValueError: an argument outside its allowed range (a negative
+// timeout, a BoundedSemaphore released too often, task_done() called too often).
+class ValueError : public Error {
+public:
+    using Error::Error;
+};
+
+namespace futures {
+
+// Python's concurrent.futures.BrokenExecutor: the executor can no longer run
+// work (its initializer failed, a worker died). Pending futures fail with it.
+class BrokenExecutor : public Error {
+public:
+    using Error::Error;
+};
+
+// Python's concurrent.futures.thread.BrokenThreadPool.
+class BrokenThreadPool : public BrokenExecutor {
+public:
+    using BrokenExecutor::BrokenExecutor;
+};
+
+}  // namespace futures
+
+namespace threading {
+
+// Python's threading.BrokenBarrierError (a RuntimeError subclass there too).
+class BrokenBarrierError : public RuntimeError {
+public:
+    using RuntimeError::RuntimeError;
+    BrokenBarrierError() : RuntimeError("the barrier is broken") {}
+};
+
+}  // namespace threading
+
+namespace queue {
+
+// Python's queue.Empty: get_nowait() on an empty queue, or get() timed out.
+class Empty : public Error {
+public:
+    using Error::Error;
+    Empty() : Error("the queue is empty") {}
+};
+
+// Python's queue.Full: put_nowait() on a full queue, or put() timed out.
+class Full : public Error {
+public:
+    using Error::Error;
+    Full() : Error("the queue is full") {}
+};
+
+// Python 3.13's queue.ShutDown: put() after shutdown(), or get() on a queue
+// that was shut down and drained (or shut down with immediate=true).
+class ShutDown : public Error {
+public:
+    using Error::Error;
+    ShutDown() : Error("the queue was shut down") {}
+};
+
+}  // namespace queue
+
+}  // namespace concur
