@@ -134,6 +134,13 @@ bool StateBase::remove_callback(CallbackNode* node) noexcept {
 bool StateBase::wait(const Deadline& deadline) {
     if (done()) return true;
     Parker& parker = current_parker();
+    if (parker.helper) {
+        // A pool worker: the awaited job is most often at the bottom of its
+        // own deque (fork-join). Run queued work before paying for a Waker.
+        while (!done() && !deadline.expired() && parker.helper->try_help()) {
+        }
+        if (done()) return true;
+    }
     Waker waker(parker);
     uint32_t seen = parker.prepare();
     if (!add_callback(&waker)) return true;  // settled meanwhile; the waker already fired

@@ -44,6 +44,7 @@ std::atomic<unsigned> g_pool_counter{0};
 struct Worker final : Parker::Helper {
     Worker(ThreadPoolCore* p, uint32_t i) : pool(p), index(i), rng(0x9e3779b97f4a7c15ULL * (i + 1)) {}
     void help_or_park(Parker& p, uint32_t seen, const Deadline& d) override;
+    bool try_help() override;
 
     uint32_t next_random() noexcept {  // xorshift: victim selection only
         rng ^= rng << 13;
@@ -127,6 +128,11 @@ public:
 
     void worker_main(Worker& w);
     void help_or_park(Worker& w, uint32_t seen, const Deadline& d);
+    bool try_help(Worker& w) {
+        Job* j = find_job(w);
+        if (j) j->run();
+        return j != nullptr;
+    }
 
 private:
     // flags_: kShutdown once shutdown() was called; kBroken once an
@@ -405,6 +411,8 @@ void ThreadPoolCore::help_or_park(Worker& w, uint32_t seen, const Deadline& d) {
 void Worker::help_or_park(Parker&, uint32_t seen, const Deadline& d) {
     pool->help_or_park(*this, seen, d);
 }
+
+bool Worker::try_help() { return pool->try_help(*this); }
 
 void ThreadPoolCoreDeleter::operator()(ThreadPoolCore* core) const noexcept { delete core; }
 

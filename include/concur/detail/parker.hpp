@@ -58,6 +58,8 @@ public:
     class Helper {
     public:
         virtual void help_or_park(Parker& p, uint32_t seen, const Deadline& d) = 0;
+        // Runs one queued job if there is one; returns whether it did.
+        virtual bool try_help() = 0;
 
     protected:
         ~Helper() = default;
