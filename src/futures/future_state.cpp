@@ -140,6 +140,11 @@ bool StateBase::wait(const Deadline& deadline) {
         while (!done() && !deadline.expired() && parker.helper->try_help()) {
         }
         if (done()) return true;
+    } else {
+        // A short call often finishes within microseconds; waking a parked
+        // thread costs tens of them on a VM. Spin briefly before parking.
+        for (int i = 0; i < 512 && !done(); ++i) cpu_relax();
+        if (done()) return true;
     }
     Waker waker(parker);
     uint32_t seen = parker.prepare();

@@ -110,8 +110,9 @@ public:
         wake_all();
         if (!wait) return;
         std::lock_guard join_lk(join_mutex_);  // concurrent shutdown(wait) calls join once
-        uint32_t n = num_workers_.load();
-        for (uint32_t i = 0; i < n; ++i) {
+        // Re-read the count: a worker may still start another while queued
+        // work remains (see spawn()), and it does so before it exits.
+        for (uint32_t i = 0; i < num_workers_.load(); ++i) {
             Worker* w = slots_[i].load();
             if (w->thread.joinable() && w->thread.get_id() != std::this_thread::get_id())
                 w->thread.join();
@@ -253,7 +254,10 @@ private:
     void spawn() {
         std::lock_guard lk(spawn_mutex_);
         uint32_t n = num_workers_.load(std::memory_order_relaxed);
-        if (n >= max_workers_ || flags_.load() != 0) return;
+        // Still allowed after shutdown(): Python's `with` block often ends
+        // right after a burst of submits, and the queued work should spread
+        // over the pool rather than run on the one worker that started.
+        if (n >= max_workers_ || (flags_.load() & kBroken)) return;
         auto* w = new Worker(this, n);
         w->searching = true;  // counted as searching from birth: no double spawn
         searching_.fetch_add(1, std::memory_order_seq_cst);
