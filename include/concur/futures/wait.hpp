@@ -102,11 +102,29 @@ template <std::ranges::input_range Range, class Rep = int64_t, class Period = st
 auto wait(const Range& fs, std::optional<std::chrono::duration<Rep, Period>> timeout = std::nullopt,
           ReturnWhen return_when = ALL_COMPLETED) {
     using F = std::ranges::range_value_t<Range>;
+    auto deadline = concur::detail::Deadline::from(timeout);
+    if (return_when == ALL_COMPLETED) {
+        // One pass: wait for each distinct future in turn and file it at
+        // once, touching each (possibly cold) state only while it is hot.
+        std::vector<const void*> keys;
+        for (const auto& f : fs) keys.push_back(f.state());
+        std::vector<bool> first = detail::first_occurrences(keys);
+        DoneAndNotDone<typename F::value_type> out;
+        out.done.reserve(keys.size());
+        bool timed_out = false;
+        std::size_t i = 0;
+        for (const auto& f : fs) {
+            if (!first[i++]) continue;
+            if (!timed_out && !f.state()->wait(deadline)) timed_out = true;
+            (f.done() ? out.done : out.not_done).push_back(f);
+        }
+        return out;
+    }
     auto unique = detail::unique_futures(fs);
     std::vector<concur::detail::StateBase*> states;
     states.reserve(unique.size());
     for (auto& f : unique) states.push_back(f.state());
-    detail::wait_states(states, concur::detail::Deadline::from(timeout), return_when);
+    detail::wait_states(states, deadline, return_when);
     DoneAndNotDone<typename F::value_type> out;
     for (auto& f : unique) (f.done() ? out.done : out.not_done).push_back(std::move(f));
     return out;
