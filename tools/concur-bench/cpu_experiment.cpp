@@ -57,14 +57,14 @@ std::string verdict(const Result& r, unsigned cores) {
     double s = r.speedup(*best);
     if (s >= 0.8 * cores)
         return fmt::format(
-            "CPU-bound work: {} is fastest, {:.2f}x sequential on {} cores -- close to one core "
-            "per thread, because C++ has no GIL (in the seeds Python's threads were no faster "
+            "CPU-bound work: {} is fastest, {:.2f}x sequential on {} cores -- every core "
+            "busy, because C++ has no GIL (in the seeds Python's threads were no faster "
             "than sequential, and only processes scaled).",
             best->method, s, cores);
     if (s > 1.1)
         return fmt::format(
-            "CPU-bound work: {} is fastest, {:.2f}x sequential on {} cores -- less than one core "
-            "per thread; the machine was likely busy with other work.",
+            "CPU-bound work: {} is fastest, {:.2f}x sequential on {} cores -- short of every core "
+            "busy; the machine was likely busy with other work.",
             best->method, s, cores);
     return fmt::format(
         "CPU-bound work: no concurrent method beat sequential ({} reached {:.2f}x on {} "
