@@ -13,11 +13,15 @@
 #include <vector>
 
 #include "concur/threading.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using concur::threading::Barrier;
 using concur::threading::BrokenBarrierError;
 using Clock = std::chrono::steady_clock;
+
+using concur_test::eventually;
+using concur_test::kSettle;
 
 namespace {
 
@@ -28,15 +32,6 @@ void run_threads(int n, const std::function<void(int)>& f) {
     std::vector<std::thread> threads;
     for (int i = 0; i < n; ++i) threads.emplace_back(f, i);
     for (auto& t : threads) t.join();
-}
-
-template <class Pred>
-void eventually(Pred pred) {
-    auto until = Clock::now() + 30s;
-    while (!pred()) {
-        ASSERT_LT(Clock::now(), until) << "condition never became true";
-        std::this_thread::sleep_for(1ms);
-    }
 }
 
 }  // namespace

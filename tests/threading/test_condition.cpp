@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "concur/threading.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using concur::threading::Condition;
@@ -16,20 +17,8 @@ using concur::threading::Lock;
 using concur::threading::RLock;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-constexpr auto kSettle = 50ms;
-
-template <class Pred>
-void eventually(Pred pred) {
-    auto until = Clock::now() + 30s;
-    while (!pred()) {
-        ASSERT_LT(Clock::now(), until) << "condition never became true";
-        std::this_thread::sleep_for(1ms);
-    }
-}
-
-}  // namespace
+using concur_test::eventually;
+using concur_test::kSettle;
 
 // CPython lock_tests.ConditionTests.test_acquire
 TEST(Condition, DefaultLockIsReentrant) {

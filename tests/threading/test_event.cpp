@@ -7,14 +7,15 @@
 #include <vector>
 
 #include "concur/threading.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using concur::threading::Event;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-constexpr auto kSettle = 50ms;
-}
+using concur_test::eventually;
+using concur_test::kSettle;
+
 
 // CPython lock_tests.EventTests.test_is_set
 TEST(Event, SetAndClear) {

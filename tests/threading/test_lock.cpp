@@ -9,27 +9,14 @@
 #include <vector>
 
 #include "concur/threading.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using concur::threading::Lock;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// Long enough for a blocked thread to have finished if it wrongly could.
-constexpr auto kSettle = 50ms;
-
-// Waits (generously) until `pred` holds; fails the test if it never does.
-template <class Pred>
-void eventually(Pred pred) {
-    auto until = Clock::now() + 30s;
-    while (!pred()) {
-        ASSERT_LT(Clock::now(), until) << "condition never became true";
-        std::this_thread::sleep_for(1ms);
-    }
-}
-
-}  // namespace
+using concur_test::eventually;
+using concur_test::kSettle;
 
 // CPython lock_tests.BaseLockTests.test_constructor
 TEST(Lock, StartsUnlocked) {

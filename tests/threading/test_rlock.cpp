@@ -9,14 +9,17 @@
 #include <vector>
 
 #include "concur/threading.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using concur::threading::RLock;
 using Clock = std::chrono::steady_clock;
 
+using concur_test::eventually;
+using concur_test::kSettle;
+
 namespace {
 
-constexpr auto kSettle = 50ms;
 
 bool held_elsewhere(RLock& lock) {
     bool got = false;

@@ -10,24 +10,19 @@
 #include <vector>
 
 #include "concur/threading.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 using concur::threading::BoundedSemaphore;
 using concur::threading::Semaphore;
 using Clock = std::chrono::steady_clock;
 
+using concur_test::eventually;
+using concur_test::kSettle;
+
 namespace {
 
-constexpr auto kSettle = 50ms;
 
-template <class Pred>
-void eventually(Pred pred) {
-    auto until = Clock::now() + 30s;
-    while (!pred()) {
-        ASSERT_LT(Clock::now(), until) << "condition never became true";
-        std::this_thread::sleep_for(1ms);
-    }
-}
 
 // How many units can be taken right now (then puts them back).
 int available(Semaphore& s) {
