@@ -13,7 +13,6 @@ using namespace std::chrono_literals;
 using concur::threading::Event;
 using Clock = std::chrono::steady_clock;
 
-using concur_test::eventually;
 using concur_test::kSettle;
 
 

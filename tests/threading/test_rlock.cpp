@@ -15,7 +15,6 @@ using namespace std::chrono_literals;
 using concur::threading::RLock;
 using Clock = std::chrono::steady_clock;
 
-using concur_test::eventually;
 using concur_test::kSettle;
 
 namespace {
