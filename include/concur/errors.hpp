@@ -5,8 +5,11 @@
 // themselves.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace concur {
 
@@ -48,6 +51,28 @@ public:
 class ValueError : public Error {
 public:
     using Error::Error;
+};
+
+// Python's ExceptionGroup: several errors at once (a TaskGroup whose tasks
+// failed). Each is kept as thrown; exceptions() gives them in the order they
+// happened.
+class ExceptionGroup : public Error {
+public:
+    ExceptionGroup(const std::string& message, std::vector<std::exception_ptr> errors)
+        : Error(message + " (" + std::to_string(errors.size()) + " sub-exception" +
+                (errors.size() == 1 ? "" : "s") + ")"),
+          errors_(std::move(errors)) {}
+    const std::vector<std::exception_ptr>& exceptions() const noexcept { return errors_; }
+
+private:
+    std::vector<std::exception_ptr> errors_;
+};
+
+// Python's KeyboardInterrupt: asyncio::run() throws it after SIGINT
+// cancelled the main task.
+class KeyboardInterrupt : public Error {
+public:
+    KeyboardInterrupt() : Error("interrupted by SIGINT") {}
 };
 
 namespace futures {
@@ -103,5 +128,59 @@ public:
 };
 
 }  // namespace queue
+
+namespace asyncio {
+
+using concur::CancelledError;
+using concur::InvalidStateError;
+using concur::TimeoutError;
+
+// Python's asyncio.QueueEmpty / QueueFull / QueueShutDown (3.13).
+class QueueEmpty : public Error {
+public:
+    using Error::Error;
+    QueueEmpty() : Error("the queue is empty") {}
+};
+class QueueFull : public Error {
+public:
+    using Error::Error;
+    QueueFull() : Error("the queue is full") {}
+};
+class QueueShutDown : public Error {
+public:
+    using Error::Error;
+    QueueShutDown() : Error("the queue was shut down") {}
+};
+
+// Python's asyncio.IncompleteReadError: the stream ended before `expected`
+// bytes (readexactly, readuntil). partial() holds what did arrive.
+class IncompleteReadError : public Error {
+public:
+    IncompleteReadError(std::string partial, std::size_t expected)
+        : Error(std::to_string(partial.size()) + " bytes read on a total of " +
+                std::to_string(expected) + " expected bytes"),
+          partial_(std::move(partial)),
+          expected_(expected) {}
+    const std::string& partial() const noexcept { return partial_; }
+    std::size_t expected() const noexcept { return expected_; }
+
+private:
+    std::string partial_;
+    std::size_t expected_;
+};
+
+// Python's asyncio.LimitOverrunError: a line or separator search went past
+// the stream's limit; consumed() bytes are left in the buffer.
+class LimitOverrunError : public Error {
+public:
+    LimitOverrunError(const std::string& message, std::size_t consumed)
+        : Error(message), consumed_(consumed) {}
+    std::size_t consumed() const noexcept { return consumed_; }
+
+private:
+    std::size_t consumed_;
+};
+
+}  // namespace asyncio
 
 }  // namespace concur
