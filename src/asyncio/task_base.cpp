@@ -105,7 +105,7 @@ std::coroutine_handle<> TaskBase::finish() noexcept {
     State s = ended_cancelled_ ? State::cancelled : State::finished;
     if (!is_task_) {
         settle(s);
-        return continuation_ ? continuation_ : std::noop_coroutine();
+        return resume_;  // the awaiter (set when it started us)
     }
     if (loop_) loop_->unlink_task(this);
     settle(s);
@@ -135,12 +135,14 @@ void TaskBase::destroy() noexcept {
 }
 
 // ---- frame cache -------------------------------------------------------
-// Per-thread free lists in 64-byte classes up to 1 KiB: a coroutine frame is
-// reused by the next one of its size. Bounded so a burst does not pin memory.
+// Per-thread free lists in 16-byte classes up to 1 KiB: a coroutine frame is
+// reused by the next one of its size. Fine classes keep a parked task small
+// (a coarse class would round every frame up); bounded so that a burst does
+// not pin memory.
 
 namespace {
-constexpr std::size_t kGranule = 64;
-constexpr std::size_t kClasses = 16;
+constexpr std::size_t kGranule = 16;
+constexpr std::size_t kClasses = 64;
 constexpr std::size_t kMaxCachedPerClass = 4096;
 
 struct FreeBlock {

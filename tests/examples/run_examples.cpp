@@ -353,6 +353,58 @@ TEST(Seed000, TwentyThreadsCountAndReportTheTime) {
     EXPECT_TRUE(is_timing_line(out[0], "Total cost time is:  ", "")) << out[0];
 }
 
+TEST(Seed000, TwentyAsyncioTasksCountAndReportTheTime) {
+    Outcome o = run_example(EXAMPLE_SEED000_ASYNCIO_COUNT, {});
+    ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);
+    auto out = lines(o.out);
+    ASSERT_EQ(out.size(), 1u) << describe(o);
+    EXPECT_TRUE(is_timing_line(out[0], "Total cost time is:  ", "")) << out[0];
+}
+
+// Each method prints its header, the ten query numbers (any order for the
+// thread pool, 0..9 in order for the sequential and asyncio runs), and a
+// time line.
+TEST(Seed001, EveryMethodRunsTheTenQueries) {
+    Outcome o = run_example(EXAMPLE_SEED001_QUERY, {"all", "0.01"});
+    ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);
+    auto out = lines(o.out);
+    std::vector<std::string> headers;
+    for (std::size_t i = 0; i < out.size();) {
+        ASSERT_EQ(out[i].rfind("== ", 0), 0u) << describe(o);
+        std::string method = out[i].substr(3);
+        headers.push_back(method);
+        ++i;
+        if (i < out.size() && out[i].rfind("skipped: ", 0) == 0) {  // io_uring forbidden here
+            ++i;
+            continue;
+        }
+        ASSERT_LE(i + 11, out.size()) << describe(o);
+        std::vector<int> nums;
+        for (int k = 0; k < 10; ++k, ++i) {
+            ASSERT_TRUE(is_digits(out[i])) << out[i];
+            nums.push_back(std::stoi(out[i]));
+        }
+        if (method != "threads") {
+            EXPECT_EQ(nums, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})) << method;
+        } else {
+            std::sort(nums.begin(), nums.end());
+            EXPECT_EQ(nums, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+        }
+        EXPECT_TRUE(is_timing_line(out[i], "时间差:", "")) << out[i];
+        ++i;
+    }
+    EXPECT_EQ(headers, (std::vector<std::string>{"sequential", "threads", "asyncio", "asyncio-io_uring",
+                                                 "asyncio-epoll"}));
+}
+
+TEST(Seed001, BadArgumentsPrintUsage) {
+    Outcome o = run_example(EXAMPLE_SEED001_QUERY, {"fibers"});
+    EXPECT_TRUE(o.exited && o.exit_code == 2) << describe(o);
+    EXPECT_NE(o.err.find("usage:"), std::string::npos) << describe(o);
+    o = run_example(EXAMPLE_SEED001_QUERY, {"asyncio", "-1"});
+    EXPECT_TRUE(o.exited && o.exit_code == 2) << describe(o);
+}
+
 TEST(Seed002, FibWithoutThreadsPrintsBothValuesInOrder) {
     Outcome o = run_example(EXAMPLE_SEED002_FIB, {"25", "26"});
     ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);

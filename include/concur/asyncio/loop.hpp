@@ -239,7 +239,7 @@ public:
     detail::TaskBase* tasks_head() const noexcept { return tasks_head_; }
     void link_task(detail::TaskBase* t) noexcept;
     void unlink_task(detail::TaskBase* t) noexcept;
-    uint64_t next_task_number() noexcept { return ++task_counter_; }
+    uint32_t next_task_number() noexcept { return ++task_counter_; }
 
     // One iteration: wait for I/O (not at all if callbacks are ready; until
     // the next timer otherwise), move due timers to the ready queue, run the
@@ -263,7 +263,7 @@ private:
     detail::TimerHeap timers_;
     detail::TaskBase* current_ = nullptr;
     detail::TaskBase* tasks_head_ = nullptr;
-    uint64_t task_counter_ = 0;
+    uint32_t task_counter_ = 0;
     bool running_ = false;
     bool stopping_ = false;
     std::atomic<bool> closed_{false};

@@ -150,7 +150,7 @@ public:
             if (p_->started_)
                 throw RuntimeError("this coroutine is already being awaited");
             p_->started_ = true;
-            p_->continuation_ = h;
+            p_->resume_ = h;
             if (p_->must_cancel_) {  // cancelled before it ran: it never runs
                 p_->must_cancel_ = false;
                 p_->ended_cancelled_ = true;

@@ -113,6 +113,12 @@ protected:
     std::string* cancel_msg_ = nullptr;  // only when cancel(msg) gave one
     State state_ = State::pending;
     bool retrieved_ = false;
+    // TaskBase's flags, kept here where they fill padding: a parked task's
+    // size is one of asyncio's targets.
+    bool must_cancel_ = false;
+    bool is_task_ = false;
+    bool started_ = false;
+    bool ended_cancelled_ = false;
 };
 
 }  // namespace detail

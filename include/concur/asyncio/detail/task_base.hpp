@@ -89,17 +89,14 @@ protected:
     void store_exception() noexcept;
 
     std::coroutine_handle<> self_;
-    std::coroutine_handle<> resume_;        // where the task continues
-    std::coroutine_handle<> continuation_;  // awaited inline: the awaiter
+    // A task: where it continues when next woken. A coroutine awaited
+    // inline: its awaiter, resumed when it finishes.
+    std::coroutine_handle<> resume_;
     Suspension* waiter_ = nullptr;
     std::string* name_ = nullptr;
-    uint64_t number_ = 0;
+    uint32_t number_ = 0;
     uint32_t refs_ = 1;
     uint32_t num_cancels_ = 0;
-    bool must_cancel_ = false;
-    bool is_task_ = false;
-    bool started_ = false;
-    bool ended_cancelled_ = false;
 
 private:
     void destroy() noexcept;
