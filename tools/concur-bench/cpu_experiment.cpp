@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "concur/asyncio.hpp"
 #include "concur/futures.hpp"
 #include "concur/threading.hpp"
 #include "workload.hpp"
@@ -47,6 +48,23 @@ uint64_t thread_pool(concur::futures::ThreadPoolExecutor& ex, const std::vector<
     uint64_t total = 0;
     for (uint64_t s : ex.map(cpu_bound, numbers)) total += s;
     return total;
+}
+
+// Seed 000's asyncio version: a task per number on one loop, gathered. The
+// coroutines never suspend, so they run one after another on one thread.
+concur::asyncio::Task<uint64_t> count_task(uint64_t n) { co_return cpu_bound(n); }
+
+concur::asyncio::Task<uint64_t> gather_counts(std::vector<uint64_t> numbers) {
+    std::vector<concur::asyncio::Task<uint64_t>> tasks;
+    for (uint64_t n : numbers) tasks.push_back(concur::asyncio::create_task(count_task(n)));
+    auto sums = co_await concur::asyncio::gather(std::move(tasks));
+    uint64_t total = 0;
+    for (uint64_t s : sums) total += s;
+    co_return total;
+}
+
+uint64_t coroutines(const std::vector<uint64_t>& numbers) {
+    return concur::asyncio::run(gather_counts(numbers));
 }
 
 std::string verdict(const Result& r, unsigned cores) {
@@ -101,6 +119,8 @@ Result run_cpu(const Settings& settings, uint64_t seed_base) {
     if (wants(settings, "threads"))
         r.rows.push_back(measure("threads", unsigned(numbers.size()), settings.repeat,
                                  [&] { return threads(numbers); }));
+    if (wants(settings, "asyncio"))
+        r.rows.push_back(measure("asyncio", 1, settings.repeat, [&] { return coroutines(numbers); }));
     if (wants(settings, "thread-pool")) {
         concur::futures::ThreadPoolExecutor ex{{.max_workers = workers}};
         r.rows.push_back(measure("thread-pool", workers, settings.repeat,
@@ -108,6 +128,12 @@ Result run_cpu(const Settings& settings, uint64_t seed_base) {
     }
     for (Row& row : r.rows) row.checksum_ok = row.checksum_ok && row.checksum == r.rows[0].checksum;
     r.verdict = verdict(r, cores);
+    for (const Row& row : r.rows)
+        if (row.method == "asyncio")
+            r.verdict += fmt::format(
+                " asyncio ran at {:.2f}x sequential: coroutines that never await share one "
+                "thread, so they bring no parallelism to CPU-bound work, in C++ as in Python.",
+                r.speedup(row));
     return r;
 }
 

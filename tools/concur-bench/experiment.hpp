@@ -40,10 +40,11 @@ struct Row {
 };
 
 struct Result {
-    std::string name;         // "cpu"
+    std::string name;         // "cpu", "sleep"
     std::string title;        // one line saying what was measured
     std::string scale_note;   // how sizes were scaled, if they were
     std::vector<Row> rows;    // the first row is the baseline (sequential)
+    std::vector<std::string> skipped;  // methods that could not run here, and why
     std::string verdict;
 
     // Speedup of `row` over the baseline, from medians.

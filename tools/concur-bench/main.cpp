@@ -1,6 +1,6 @@
 // concur-bench: the seed experiments as one command.
 //
-//   concur-bench                 every experiment (so far: cpu)
+//   concur-bench                 every experiment (so far: cpu, sleep)
 //   concur-bench cpu             one experiment
 //   concur-bench --repeat 5 --workers 2 --seed-sizes --json out.json --quiet
 #include <CLI/CLI.hpp>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu_experiment.hpp"
+#include "sleep_experiment.hpp"
 #include "machine.hpp"
 #include "report.hpp"
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     app.add_flag("--quiet", s.quiet, "print only the verdicts");
     app.require_subcommand(0, 1);
     auto* cpu = app.add_subcommand("cpu", "CPU-bound: sum of i*i over 20 numbers (seeds 000, 002)");
+    auto* sleep = app.add_subcommand("sleep", "I/O-bound waiting: 10 queries that sleep (seed 001)");
 
     try {
         app.parse(argc, argv);
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     std::vector<Result> results;
     bool all = app.get_subcommands().empty();
     if (all || cpu->parsed()) results.push_back(run_cpu(s));
+    if (all || sleep->parsed()) results.push_back(run_sleep(s));
 
     for (const Result& r : results) {
         if (s.quiet)

@@ -7,14 +7,15 @@ namespace concur_bench {
 void print_table(std::FILE* out, const Result& r) {
     fmt::print(out, "\n== {}: {} ==\n", r.name, r.title);
     if (!r.scale_note.empty()) fmt::print(out, "   ({})\n", r.scale_note);
-    fmt::print(out, "{:<14} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8}  {}\n", "method", "workers",
+    fmt::print(out, "{:<17} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8}  {}\n", "method", "workers",
                "wall s", "min", "max", "CPU s", "speedup", "check");
     for (const Row& row : r.rows) {
         Summary w = row.wall(), c = row.cpu();
-        fmt::print(out, "{:<14} {:>7} {:>10.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>7.2f}x  {}\n",
+        fmt::print(out, "{:<17} {:>7} {:>10.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>7.2f}x  {}\n",
                    row.method, row.workers, w.median, w.min, w.max, c.median, r.speedup(row),
                    row.checksum_ok ? "ok" : "WRONG RESULT");
     }
+    for (const std::string& why : r.skipped) fmt::print(out, "skipped: {}\n", why);
     fmt::print(out, "verdict: {}\n", r.verdict);
 }
 
@@ -35,6 +36,7 @@ nlohmann::json to_json(const Machine& m, const Settings& s, const std::vector<Re
                             {"title", r.title},
                             {"scale_note", r.scale_note},
                             {"verdict", r.verdict},
+                            {"skipped", r.skipped},
                             {"rows", nlohmann::json::array()}};
         for (const Row& row : r.rows) {
             Summary w = row.wall();
