@@ -8,6 +8,8 @@
 //   bench_asyncio idle-connections [N]   RSS growth per idle connection parked in read()
 //
 // Each prints one JSON object per line; CONCUR_LOOP picks the loop backend.
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -134,6 +137,94 @@ int run_task_memory(long n) {
     return 0;
 }
 
+// ---- echo server (streams API, one coroutine per connection) ----------------
+
+// Python's echo server from the asyncio docs, as bench/asyncio/echo_python.py
+// runs it: read what arrived, write it back, drain.
+asyncio::Task<> echo(asyncio::StreamReader reader, asyncio::StreamWriter writer) {
+    for (;;) {
+        std::string data = co_await reader.read(65536);
+        if (data.empty()) break;
+        writer.write(data);
+        co_await writer.drain();
+    }
+    writer.close();
+}
+
+asyncio::Task<> serve(uint16_t port) {
+    auto server = co_await asyncio::start_server(echo, "127.0.0.1", port);
+    std::printf("listening %u\n", server.sockets().at(0).port);
+    std::fflush(stdout);
+    auto stop = std::make_shared<asyncio::Event>();
+    auto& loop = asyncio::get_running_loop();
+    loop.add_signal_handler(SIGTERM, [stop] { stop->set(); });
+    loop.add_signal_handler(SIGINT, [stop] { stop->set(); });
+    co_await stop->wait();
+    server.close();
+    server.close_clients();
+}
+
+int run_echo_server(long port) {
+    asyncio::run(serve(static_cast<uint16_t>(port)));
+    return 0;
+}
+
+// ---- memory of idle connections ---------------------------------------------
+
+// n connections to a server in this process, the server's coroutine for each
+// parked in read(), the client's in an Event wait: RSS growth per connection
+// with both ends counted (an upper bound for what a server pays; kernel
+// socket buffers are not in RSS either way).
+asyncio::Task<> idle_connections(long n, long* both) {
+    long before = rss_bytes();
+    long connected = 0;
+    auto gate = std::make_shared<asyncio::Event>();
+    auto server = co_await asyncio::start_server(
+        [gate, &connected](asyncio::StreamReader r, asyncio::StreamWriter w) -> asyncio::Task<> {
+            ++connected;
+            std::string got = co_await r.read(100);  // parks here until the end
+            w.close();
+        },
+        "127.0.0.1", 0, {.backlog = 4096});
+    uint16_t port = server.sockets().at(0).port;
+    std::vector<asyncio::Task<>> clients;
+    clients.reserve(n);
+    for (long i = 0; i < n; ++i) {
+        clients.push_back(asyncio::create_task([](uint16_t p, std::shared_ptr<asyncio::Event> g) -> asyncio::Task<> {
+            auto rw = co_await asyncio::open_connection("127.0.0.1", p);
+            auto& [r, w] = rw;
+            co_await g->wait();
+            w.close();
+            co_await w.wait_closed();
+        }(port, gate)));
+        if (i % 256 == 255) co_await asyncio::sleep(0s);
+    }
+    while (connected < n) co_await asyncio::sleep(1ms);
+    for (int i = 0; i < 10; ++i) co_await asyncio::sleep(0s);
+    *both = rss_bytes() - before;
+    gate->set();
+    co_await asyncio::gather(std::move(clients));
+    server.close();
+    co_await server.wait_closed();
+}
+
+int run_idle_connections(long n) {
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (static_cast<long>(rl.rlim_cur) < 2 * n + 64) {
+        std::fprintf(stderr, "bench_asyncio idle-connections: RLIMIT_NOFILE %ld is too low for %ld connections\n",
+                     static_cast<long>(rl.rlim_cur), n);
+        return 1;
+    }
+    long both = 0;
+    asyncio::run(idle_connections(n, &both));
+    std::printf("{\"bench\":\"idle-connections\",\"connections\":%ld,\"rss_bytes_per_connection\":%.1f}\n", n,
+                static_cast<double>(both) / n);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,10 +234,14 @@ int main(int argc, char** argv) {
         if (cmd == "tasks") return run_tasks(arg(2, 1'000'000), static_cast<int>(arg(3, 5)));
         if (cmd == "sleep") return run_sleep(static_cast<int>(arg(2, 1)));
         if (cmd == "task-memory") return run_task_memory(arg(2, 100'000));
+        if (cmd == "echo-server") return run_echo_server(arg(2, 0));
+        if (cmd == "idle-connections") return run_idle_connections(arg(2, 10'000));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_asyncio %s: %s\n", cmd.c_str(), e.what());
         return 1;
     }
-    std::fprintf(stderr, "usage: bench_asyncio tasks [N] [REPEAT] | sleep [REPEAT] | task-memory [N]\n");
+    std::fprintf(stderr,
+                 "usage: bench_asyncio tasks [N] [REPEAT] | sleep [REPEAT] | task-memory [N] | echo-server PORT |"
+                 " idle-connections [N]\n");
     return 2;
 }

@@ -4,8 +4,12 @@
 #pragma once
 
 #include "concur/asyncio/future.hpp"
+#include "concur/asyncio/locks.hpp"
 #include "concur/asyncio/loop.hpp"
+#include "concur/asyncio/queues.hpp"
 #include "concur/asyncio/runners.hpp"
+#include "concur/asyncio/streams.hpp"
+#include "concur/asyncio/subprocess.hpp"
 #include "concur/asyncio/task.hpp"
 #include "concur/asyncio/taskgroup.hpp"
 #include "concur/asyncio/tasks.hpp"

@@ -4,7 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -60,7 +62,8 @@ public:
     }
 
     void poll(int64_t timeout_ns, Sink& sink) override {
-        int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
+        int ms = timeout_ns < 0 ? -1
+                 : static_cast<int>(std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, INT32_MAX));
         int n = epoll_wait(ep_, events_, kBatch, ms);
         if (n < 0) {
             if (errno == EINTR) return;

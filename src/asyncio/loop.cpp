@@ -165,7 +165,12 @@ void EventLoop::run_forever() {
             detail::tls_running = nullptr;
         }
     } reset{this};
-    while (!stopping_) run_once();
+    // At least one iteration: a stop() made before run_forever() still lets
+    // the callbacks already scheduled run once (Python's documented idiom,
+    // and what run_until_complete of a done task relies on).
+    do {
+        run_once();
+    } while (!stopping_);
 }
 
 void EventLoop::run_once() {
@@ -196,17 +201,23 @@ void EventLoop::run_once() {
     }
 }
 
+// posted_ and notified_ form a Dekker pair: a poster pushes, then finds
+// notified_ already true and skips the wake-up; the loop clears notified_
+// (on_wakeup), then looks at posted_. All four are seq_cst so that either
+// the loop sees the push or the poster sees notified_ false and wakes it
+// (with release/relaxed the loop's check could miss the node and block in
+// its wait). On x86 this costs nothing: the RMWs are locked anyway.
 void EventLoop::post(detail::PostNode* node) noexcept {
     detail::PostNode* head = posted_.load(std::memory_order_relaxed);
     do {
         node->next = head;
-    } while (!posted_.compare_exchange_weak(head, node, std::memory_order_release,
+    } while (!posted_.compare_exchange_weak(head, node, std::memory_order_seq_cst,
                                             std::memory_order_relaxed));
-    if (!notified_.exchange(true, std::memory_order_acq_rel)) impl_->backend->wakeup();
+    if (!notified_.exchange(true, std::memory_order_seq_cst)) impl_->backend->wakeup();
 }
 
 void EventLoop::drain_posted() noexcept {
-    if (!posted_.load(std::memory_order_relaxed)) return;
+    if (!posted_.load(std::memory_order_seq_cst)) return;
     detail::PostNode* n = posted_.exchange(nullptr, std::memory_order_acquire);
     detail::PostNode* fifo = nullptr;  // the stack is newest first
     while (n) {
@@ -468,12 +479,16 @@ void EventLoop::close() {
         detail::ReadyItem item = ready_.pop();
         if (item.run == &run_handle) static_cast<detail::HandleImpl*>(item.arg)->release();
     }
-    while (tasks_head_) tasks_head_->abandon();
+    // Timers go before the tasks: abandoning a task may destroy its frame,
+    // and a sleep's TimerEntry lives there. Its destructor cannot unlink it
+    // any more (abandon() has cleared the task's loop), so the heap would
+    // keep a dangling pointer.
     while (!timers_.empty()) {
         detail::TimerEntry* t = timers_.top();
         timers_.remove(t);
         if (t->fire == &fire_timer_handle) static_cast<detail::HandleImpl::Timer*>(t)->owner->release();
     }
+    while (tasks_head_) tasks_head_->abandon();
     drain_posted();
     while (!ready_.empty()) {
         detail::ReadyItem item = ready_.pop();

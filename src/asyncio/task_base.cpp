@@ -103,6 +103,13 @@ void TaskBase::store_exception() noexcept {
 
 std::coroutine_handle<> TaskBase::finish() noexcept {
     State s = ended_cancelled_ ? State::cancelled : State::finished;
+    // A task cancelled right before its coroutine returned ends cancelled,
+    // not with the value (Python's __step: StopIteration with _must_cancel).
+    // An exception still wins over the pending cancellation, as there.
+    if (is_task_ && must_cancel_ && !error_) {
+        must_cancel_ = false;
+        s = State::cancelled;
+    }
     if (!is_task_) {
         settle(s);
         return resume_;  // the awaiter (set when it started us)

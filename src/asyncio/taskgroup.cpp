@@ -24,7 +24,7 @@ struct TaskGroup::AllDone : detail::Suspension {
     }
     void await_resume() {
         g->parent_->check_cancel();
-        if (cancelled) throw CancelledError();
+        if (cancelled) g->parent_->raise_cancelled();
     }
 };
 
@@ -34,8 +34,12 @@ TaskGroup::TaskGroup() : parent_(detail::TaskBase::current()) {
 
 TaskGroup::~TaskGroup() {
     // Only reached with children left if the body's task was destroyed
-    // mid-way (loop closed): unhook so their completion cannot touch us.
-    for (Child& c : children_) c.task->remove_done_node(&c);
+    // mid-way (loop closed): unhook so their completion cannot touch us,
+    // and drop the references adopt() took (else their frames leak).
+    for (Child& c : children_) {
+        c.task->remove_done_node(&c);
+        c.task->release();
+    }
 }
 
 void TaskGroup::check_open() const {
@@ -53,11 +57,13 @@ void TaskGroup::adopt(detail::TaskBase* t) {
         auto* c = static_cast<Child*>(n);
         c->group->on_child_done(*c);
     };
+    // The group keeps its children alive until they finish; taken before
+    // the done check too, since on_child_done() always drops it.
+    t->retain();
     if (t->done()) {
         on_child_done(c);
         return;
     }
-    t->retain();  // the group keeps its children alive until they finish
     t->add_done_node(&c);
 }
 
@@ -116,7 +122,17 @@ Task<> TaskGroup::exit(std::exception_ptr body_error) {
     if (parent_cancel_requested_ && parent_->uncancel() == 0) propagate_cancel = nullptr;
     if (propagate_cancel && errors_.empty()) std::rethrow_exception(propagate_cancel);
     if (body_error && !body_cancelled) errors_.push_back(body_error);
-    if (!errors_.empty()) throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors_));
+    if (!errors_.empty()) {
+        // The errors win over a cancellation from outside, but that
+        // cancellation must not be lost: uncancel + cancel leaves the count
+        // as it was and makes the parent's next await raise CancelledError
+        // (Python 3.13's TaskGroup._aexit).
+        if (parent_->cancelling() > 0) {
+            parent_->uncancel();
+            parent_->cancel();
+        }
+        throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors_));
+    }
 }
 
 }  // namespace concur::asyncio

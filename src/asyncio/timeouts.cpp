@@ -7,7 +7,18 @@ Timeout::Timeout(std::optional<Clock::time_point> when) : task_(detail::TaskBase
     if (!task_) throw RuntimeError("asyncio::timeout() must be used inside a task");
     cancelling_ = task_->cancelling();
     timer_.owner = this;
-    timer_.fire = [](detail::TimerEntry* t) noexcept { static_cast<Timer*>(t)->owner->on_timeout(); };
+    // The expiry runs as a ready callback, after those already queued (as
+    // Python's timer handles do), not inside the timer phase: a task whose
+    // awaited result arrived in the previous iteration resumes with it
+    // first, instead of being cancelled with its result already there.
+    timer_.fire = [](detail::TimerEntry* t) noexcept {
+        Timeout* self = static_cast<Timer*>(t)->owner;
+        try {
+            self->expiry_ = self->task_->loop()->call_soon([self] { self->on_timeout(); });
+        } catch (...) {
+            self->on_timeout();  // no memory for the handle: expire now
+        }
+    };
     reschedule(when);
 }
 
@@ -17,14 +28,22 @@ void Timeout::reschedule(std::optional<Clock::time_point> when) {
     disarm();
     when_ = when;
     if (!when) return;
-    // A deadline already past still fires through the loop, never inline:
-    // the body gets CancelledError at its first suspension point.
+    // A deadline already past still expires through the loop, never
+    // inline: the body gets CancelledError at its first suspension point.
+    // As Python, it is queued at once (call_soon), ahead of whatever the
+    // body then schedules, so that even a bare sleep(0) is interrupted.
+    if (*when <= Clock::now()) {
+        expiry_ = task_->loop()->call_soon([this] { on_timeout(); });
+        return;
+    }
     timer_.when = *when;
     task_->loop()->add_timer(&timer_);
 }
 
 void Timeout::disarm() noexcept {
     if (timer_.queued() && task_->loop()) task_->loop()->cancel_timer(&timer_);
+    expiry_.cancel();
+    expiry_ = Handle();
 }
 
 void Timeout::on_timeout() noexcept {

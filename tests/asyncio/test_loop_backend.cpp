@@ -86,3 +86,68 @@ TEST(Loop, RunInsideARunningLoopIsARuntimeError) {
     };
     asyncio::run(outer());
 }
+
+// A loop made on one thread and run on another (then on a third): an
+// io_uring ring belongs to the thread that made it, so the backend must
+// move its registrations to a new ring; timers, readers and wake-ups from
+// other threads must all still work.
+TEST(Loop, RunsOnAThreadOtherThanTheOneThatMadeIt) {
+    asyncio::EventLoop loop;
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    int reads = 0;
+    loop.add_reader(p[0], [&] {
+        char c;
+        if (read(p[0], &c, 1) == 1) ++reads;
+        loop.stop();
+    });
+    for (int round = 0; round < 2; ++round) {
+        std::thread runner([&] {
+            loop.call_later(1ms, [&] { ASSERT_EQ(write(p[1], "x", 1), 1); });
+            loop.run_forever();  // stopped by the reader
+        });
+        runner.join();
+    }
+    EXPECT_EQ(reads, 2);
+    std::thread poster([&] { loop.call_soon_threadsafe([&] { loop.stop(); }); });
+    std::thread runner([&] { loop.run_forever(); });
+    poster.join();
+    runner.join();
+    loop.remove_reader(p[0]);
+    close(p[0]);
+    close(p[1]);
+}
+
+// CPython test_events: test_close / call_soon after close raises
+// RuntimeError('Event loop is closed'): the callback would never run.
+TEST(Loop, SchedulingOnAClosedLoopIsARuntimeError) {
+    asyncio::EventLoop loop;
+    loop.close();
+    EXPECT_THROW(loop.call_soon([] {}), concur::RuntimeError);
+    EXPECT_THROW(loop.call_later(1ms, [] {}), concur::RuntimeError);
+    EXPECT_THROW(loop.call_soon_threadsafe([] {}), concur::RuntimeError);
+}
+
+// A sleep far beyond the clock's range waits (until cancelled) instead of
+// overflowing into the past and returning at once.
+TEST(Loop, AHugeSleepWaitsInsteadOfOverflowing) {
+    auto main_ = []() -> asyncio::Task<bool> {
+        auto sleeper = asyncio::create_task([]() -> asyncio::Task<> { co_await asyncio::sleep(std::chrono::hours::max()); }());
+        for (int i = 0; i < 5; ++i) co_await asyncio::sleep(0s);
+        bool still_sleeping = !sleeper.done();
+        sleeper.cancel();
+        try {
+            co_await sleeper;
+        } catch (const concur::CancelledError&) {
+        }
+        co_return still_sleeping;
+    };
+    EXPECT_TRUE(asyncio::run(main_()));
+}
+
+// Python coroutines have no add_done_callback; a concur coroutine that was
+// never scheduled says what to do instead of crashing later.
+TEST(Loop, AddDoneCallbackOnAnUnscheduledCoroutineIsAnError) {
+    auto coro = []() -> asyncio::Task<> { co_return; }();
+    EXPECT_THROW(coro.add_done_callback([] {}), concur::InvalidStateError);
+}

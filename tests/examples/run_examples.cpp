@@ -119,6 +119,124 @@ Outcome run_example(const std::string& path, const std::vector<std::string>& arg
     return o;
 }
 
+// A server example running in the background: started with SIGINT at its
+// default disposition (a shell's background job would ignore it), its first
+// stdout line read at once (the "Serving on HOST:PORT" line), the rest
+// collected by stop(), which sends SIGINT as Ctrl-C would.
+class BackgroundExample {
+public:
+    BackgroundExample(const std::string& path, const std::vector<std::string>& args) {
+        int out_pipe[2];
+        if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+        std::vector<char*> argv{const_cast<char*>(path.c_str())};
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        int rc = posix_spawn(&pid_, path.c_str(), &actions, &attr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attr);
+        close(out_pipe[1]);
+        out_fd_ = out_pipe[0];
+        if (rc != 0) throw std::runtime_error("cannot run " + path + ": " + std::strerror(rc));
+    }
+    ~BackgroundExample() {
+        if (pid_ > 0) stop();
+    }
+    // The next stdout line (without '\n'); empty after 60 s or at EOF.
+    std::string read_line() {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        for (;;) {
+            std::size_t nl = pending_.find('\n');
+            if (nl != std::string::npos) {
+                std::string line = pending_.substr(0, nl);
+                pending_.erase(0, nl + 1);
+                return line;
+            }
+            if (std::chrono::steady_clock::now() > deadline) return "";
+            pollfd p{out_fd_, POLLIN, 0};
+            if (poll(&p, 1, 1000) <= 0) continue;
+            char buf[4096];
+            ssize_t n = read(out_fd_, buf, sizeof buf);
+            if (n <= 0) return "";
+            pending_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    // The port at the end of a "... HOST:PORT" line.
+    static std::string port_of(const std::string& line) { return line.substr(line.rfind(':') + 1); }
+    // SIGINT, then everything it still prints, and how it ended.
+    Outcome stop() {
+        Outcome o;
+        kill(pid_, SIGINT);
+        o.out = pending_;
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(out_fd_, buf, sizeof buf)) > 0) o.out.append(buf, static_cast<std::size_t>(n));
+        close(out_fd_);
+        int status = 0;
+        while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        o.exited = WIFEXITED(status);
+        o.exit_code = o.exited ? WEXITSTATUS(status) : -1;
+        o.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        return o;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    std::string pending_;
+};
+
+// A blocking loopback client for the chat test: connect, send, read lines.
+class LineClient {
+public:
+    explicit LineClient(int port) {
+        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        timeval tv{30, 0};  // a hung server fails the test instead of hanging it
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
+    }
+    ~LineClient() { close(fd_); }
+    void send_line(const std::string& s) {
+        std::string line = s + "\n";
+        ASSERT_EQ(send(fd_, line.data(), line.size(), MSG_NOSIGNAL), static_cast<ssize_t>(line.size()));
+    }
+    // Bytes up to `delim` (included), or what arrived before a timeout/EOF.
+    std::string read_until(const std::string& delim) {
+        for (;;) {
+            std::size_t at = buf_.find(delim);
+            if (at != std::string::npos) {
+                std::string out = buf_.substr(0, at + delim.size());
+                buf_.erase(0, at + delim.size());
+                return out;
+            }
+            char tmp[1024];
+            ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
+            if (n <= 0) return std::exchange(buf_, "");
+            buf_.append(tmp, static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    int fd_ = -1;
+    std::string buf_;
+};
+
 std::string describe(const Outcome& o) {
     std::string s = o.timed_out ? "hung (killed)"
                     : o.exited  ? "exit " + std::to_string(o.exit_code)
@@ -566,3 +684,88 @@ TEST(Seed002Download, NoUrlPrintsUsage) {
 }
 
 }  // namespace
+
+// ---- asyncio examples --------------------------------------------------------
+
+TEST(AsyncioEcho, ClientGetsItsMessageBackAndCtrlCStopsTheServer) {
+    BackgroundExample server(EXAMPLE_ASYNCIO_ECHO_SERVER, {"0"});
+    std::string serving = server.read_line();
+    ASSERT_EQ(serving.rfind("Serving on 127.0.0.1:", 0), 0u) << serving;
+    std::string port = BackgroundExample::port_of(serving);
+
+    Outcome c = run_example(EXAMPLE_ASYNCIO_ECHO_CLIENT, {port, "hello concur"});
+    ASSERT_TRUE(c.exited && c.exit_code == 0) << describe(c);
+    EXPECT_EQ(lines(c.out), (std::vector<std::string>{"Send: 'hello concur'", "Received: 'hello concur'",
+                                                      "Close the connection"}));
+    EXPECT_EQ(server.read_line().rfind("Received hello concur from 127.0.0.1:", 0), 0u);
+    EXPECT_EQ(server.read_line(), "Send: hello concur");
+    EXPECT_EQ(server.read_line(), "Close the connection");
+
+    Outcome s = server.stop();
+    EXPECT_TRUE(s.exited && s.exit_code == 0) << describe(s);
+    EXPECT_NE(s.out.find("KeyboardInterrupt: server stopped"), std::string::npos) << describe(s);
+}
+
+TEST(AsyncioEcho, RefusedConnectionIsAClearError) {
+    // Port 1 on loopback: nothing listens there.
+    Outcome c = run_example(EXAMPLE_ASYNCIO_ECHO_CLIENT, {"1"});
+    EXPECT_TRUE(c.exited && c.exit_code == 1) << describe(c);
+    EXPECT_NE(c.err.find("ConnectionRefusedError"), std::string::npos) << describe(c);
+}
+
+TEST(AsyncioChat, LinesGoToTheOtherClients) {
+    BackgroundExample server(EXAMPLE_ASYNCIO_CHAT_SERVER, {"0"});
+    std::string serving = server.read_line();
+    ASSERT_EQ(serving.rfind("Serving on 127.0.0.1:", 0), 0u) << serving;
+    int port = std::stoi(BackgroundExample::port_of(serving));
+
+    LineClient alice(port), bob(port);
+    EXPECT_EQ(alice.read_until("? "), "name? ");
+    alice.send_line("alice");
+    EXPECT_EQ(server.read_line(), "alice joined");  // alice is registered before bob joins
+    EXPECT_EQ(bob.read_until("? "), "name? ");
+    bob.send_line("bob");
+    EXPECT_EQ(alice.read_until("\n"), "* bob joined\n");
+    bob.send_line("hi alice");
+    EXPECT_EQ(alice.read_until("\n"), "bob: hi alice\n");
+    alice.send_line("hi bob");
+    EXPECT_EQ(bob.read_until("\n"), "alice: hi bob\n");
+
+    // Ctrl-C with both still connected: the server closes them and exits.
+    Outcome s = server.stop();
+    EXPECT_TRUE(s.exited && s.exit_code == 0) << describe(s);
+    EXPECT_NE(s.out.find("bob joined"), std::string::npos) << describe(s);
+    EXPECT_NE(s.out.find("server stopped"), std::string::npos) << describe(s);
+}
+
+TEST(Seed004Asyncio, DownloadsEveryPageWithATaskEach) {
+    TestHttpServer server;
+    std::vector<std::string> urls;
+    for (int i = 0; i < 20; ++i)
+        urls.push_back(server.url((i % 2 ? "/chunked/" : "/fixed/") + std::to_string(i)));
+    Outcome o = run_example(EXAMPLE_SEED004_DOWNLOAD_ASYNCIO, urls);
+    ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);
+    auto out = lines(o.out);
+    ASSERT_EQ(out.size(), 21u) << describe(o);
+    EXPECT_TRUE(is_timing_line(out.back(), "Downloaded 20 sites in ", " seconds")) << out.back();
+    out.pop_back();
+    std::vector<std::string> want;
+    for (int i = 0; i < 20; ++i)  // aiohttp's content_length: None for a chunked page
+        want.push_back("Read " + (i % 2 ? std::string("None") : std::to_string(TestHttpServer::kBodySize)) +
+                       " from " + urls[static_cast<std::size_t>(i)]);
+    std::sort(out.begin(), out.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(out, want);
+    EXPECT_EQ(server.requests(), 20);
+}
+
+TEST(Seed004Asyncio, AFailedDownloadIsReportedNotHidden) {
+    TestHttpServer server;
+    std::string good = server.url("/fixed/1");
+    Outcome o = run_example(EXAMPLE_SEED004_DOWNLOAD_ASYNCIO, {good, "http://127.0.0.1:1/x"});
+    EXPECT_TRUE(o.exited && o.exit_code == 1) << describe(o);
+    EXPECT_NE(o.err.find("http://127.0.0.1:1/x"), std::string::npos) << describe(o);
+    EXPECT_NE(o.out.find("Read 5000 from " + good), std::string::npos) << describe(o);
+    o = run_example(EXAMPLE_SEED004_DOWNLOAD_ASYNCIO, {});
+    EXPECT_TRUE(o.exited && o.exit_code == 2) << describe(o);
+}

@@ -139,6 +139,7 @@ public:
     // Python's call_soon: fn() runs on a later iteration, FIFO. Never blocks.
     template <class F>
     Handle call_soon(F&& fn) {
+        check_open();
         auto* h = make_handle(std::forward<F>(fn));
         h->loop = this;
         h->retain();
@@ -149,7 +150,7 @@ public:
     // from any thread; wakes the loop if it is waiting for I/O. Never blocks.
     template <class F>
     Handle call_soon_threadsafe(F&& fn) {
-        if (closed_.load(std::memory_order_relaxed)) throw RuntimeError("the event loop is closed");
+        check_open();
         auto* h = make_handle(std::forward<F>(fn));
         h->loop = this;
         h->retain();
@@ -160,10 +161,11 @@ public:
     // Python's call_later / call_at. A negative delay runs as soon as possible.
     template <class F, class Rep, class Period>
     TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn) {
-        return call_at(now() + std::chrono::ceil<Clock::duration>(delay), std::forward<F>(fn));
+        return call_at(detail::deadline_after(delay), std::forward<F>(fn));
     }
     template <class F>
     TimerHandle call_at(Clock::time_point when, F&& fn) {
+        check_open();
         auto* h = make_handle(std::forward<F>(fn));
         h->loop = this;
         h->retain();  // the heap's reference, dropped when it fires or is cancelled
@@ -183,8 +185,9 @@ public:
     // Defined in runners.hpp.
     template <class T>
     T run_until_complete(Task<T> task);
-    // Runs until stop() is called. Throws RuntimeError if the loop is
-    // closed or already running, or another loop runs on this thread.
+    // Runs until stop() is called (one iteration if stop() came first, as
+    // Python). Throws RuntimeError if the loop is closed or already
+    // running, or another loop runs on this thread.
     void run_forever();
     // Stops run_forever after the callbacks already ready have run.
     void stop() noexcept { stopping_ = true; }
@@ -247,6 +250,11 @@ public:
     void run_once();
 
 private:
+    // Python raises RuntimeError('Event loop is closed') for work scheduled
+    // on a closed loop: it would never run.
+    void check_open() const {
+        if (closed_.load(std::memory_order_relaxed)) throw RuntimeError("the event loop is closed");
+    }
     template <class F>
     static detail::HandleImpl* make_handle(F&& fn) {
         static_assert(std::is_invocable_v<std::decay_t<F>&>, "the callback must be callable with no arguments");

@@ -33,7 +33,9 @@ T EventLoop::run_until_complete(Task<T> task) {
     if (running_) throw RuntimeError("this event loop is already running");
     if (!task.is_task()) task.promise()->start_as_task(*this);
     detail::StopNode stop_node;
-    if (!task.done()) {
+    if (task.done()) {
+        stop();  // one iteration, then return (Python: the done-callback is call_soon'ed)
+    } else {
         stop_node.loop = this;
         stop_node.fire = [](detail::DoneNode* n) noexcept { static_cast<detail::StopNode*>(n)->loop->stop(); };
         task.promise()->add_done_node(&stop_node);

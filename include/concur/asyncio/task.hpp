@@ -160,6 +160,8 @@ public:
         }
         waiter_ = TaskBase::current();
         if (!waiter_) throw RuntimeError("a task can only be awaited from a task on its loop");
+        // It would wait for its own end forever (Python's __step refuses it).
+        if (waiter_ == p_) throw RuntimeError("a task cannot await itself");
         DoneNode::fire = [](DoneNode* n) noexcept { static_cast<TaskAwaiter*>(n)->waiter_->wakeup(); };
         Suspension::cancel = [](Suspension* s, const std::string* msg) noexcept {
             return static_cast<TaskAwaiter*>(s)->p_->cancel(msg);
@@ -172,15 +174,17 @@ public:
     decltype(auto) await_resume() {
         if (waiter_) waiter_->check_cancel();
         p_->rethrow_if_failed();
+        // (A move-only T can only get here through an rvalue await: the
+        // lvalue operator co_await refuses it at compile time. Asserting it
+        // here instead failed every await of a move-only T.)
         if constexpr (std::is_void_v<T>) {
             return;
+        } else if constexpr (!std::is_copy_constructible_v<T>) {
+            return T(std::move(p_->value()));
         } else if (move_out_) {
             return T(std::move(p_->value()));
-        } else if constexpr (std::is_copy_constructible_v<T>) {
-            return T(p_->value());
         } else {
-            static_assert(std::is_copy_constructible_v<T>,
-                          "awaiting a Task<T> of a move-only T by lvalue: co_await std::move(task)");
+            return T(p_->value());
         }
     }
 
@@ -287,7 +291,11 @@ public:
 
     // co_await task: see the header comment. An rvalue task gives its
     // value by move (for move-only T); an lvalue gives a copy.
-    detail::TaskAwaiter<T> operator co_await() & noexcept { return {p_, false}; }
+    detail::TaskAwaiter<T> operator co_await() & noexcept {
+        static_assert(std::is_void_v<T> || std::is_copy_constructible_v<T>,
+                      "awaiting a Task<T> of a move-only T by lvalue: co_await std::move(task)");
+        return {p_, false};
+    }
     detail::TaskAwaiter<T> operator co_await() && noexcept { return {p_, true}; }
 
     operator TaskRef() const noexcept { return TaskRef(p_); }
@@ -362,12 +370,18 @@ struct ConcurrentFutureAwaiter : Suspension {
             }  // else the callback is firing and its post wakes the task
             return true;
         };
-        task->suspend(h, this);
+        // The callback goes first: suspend() may call cancel() at once (a
+        // cancel() that came while the task ran), and cancel() can only
+        // take back a callback that is registered. The other way round it
+        // took the missing node for one "firing" and left the task waiting
+        // for the call to end. A callback that fires at once (the future
+        // settled meanwhile) only posts: the task resumes on a later turn.
         fut.add_callback_node(bridge);
+        task->suspend(h, this);
     }
     decltype(auto) await_resume() {
         if (task) task->check_cancel();
-        if (cancelled) throw CancelledError();
+        if (cancelled) task->raise_cancelled();
         return std::move(fut).result();
     }
 
@@ -422,6 +436,8 @@ void Task<T>::add_done_callback(F&& fn) {
             fn();
         }
     };
+    if (!p_->is_task())
+        throw InvalidStateError("add_done_callback() needs a scheduled task: call create_task() first");
     if (done()) {
         p_->loop()->call_soon(std::move(call));
         return;

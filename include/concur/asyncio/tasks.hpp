@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -61,7 +60,7 @@ struct SleepAwaiter : Suspension, TimerEntry {
     }
     void await_resume() {
         task->check_cancel();
-        if (cancelled) throw CancelledError();
+        if (cancelled) task->raise_cancelled();
     }
 };
 }  // namespace detail
@@ -72,7 +71,7 @@ struct SleepAwaiter : Suspension, TimerEntry {
 template <class Rep, class Period>
 detail::SleepAwaiter sleep(std::chrono::duration<Rep, Period> delay) {
     if (delay <= delay.zero()) return detail::SleepAwaiter(Clock::time_point{}, true);
-    return detail::SleepAwaiter(Clock::now() + std::chrono::ceil<Clock::duration>(delay), false);
+    return detail::SleepAwaiter(detail::deadline_after(delay), false);
 }
 // Sleeps, then gives back `value` (Python's sleep(delay, result)).
 template <class T, class Rep, class Period>
@@ -130,13 +129,29 @@ Outcome<value_or_none_t<T>> take_outcome(Task<T>& t) {
     if (auto e = t.exception()) return Outcome<value_or_none_t<T>>(e);
     return Outcome<value_or_none_t<T>>(take_value(t));
 }
-// Waits as gather does; rethrows the first failure unless `all`.
-inline Task<> gather_wait(std::vector<TaskBase*> items, bool all) {
+// Waits as gather does. Gives the index of the first task to fail, in
+// completion order (Python raises that one, not the first in argument
+// order); throws CancelledError if the gather was cancelled.
+inline Task<std::optional<std::size_t>> gather_wait(std::vector<TaskBase*> items, bool all) {
     WaitSet ws(std::move(items), {.when = all ? ReturnWhen::ALL_COMPLETED : ReturnWhen::FIRST_EXCEPTION,
                                   .cancelled_is_error = true,
                                   .cancel_children = true});
     co_await ws;
-    if (ws.cancel_requested()) throw CancelledError();
+    if (ws.cancel_requested()) TaskBase::current()->raise_cancelled();
+    co_return ws.first_error();
+}
+// Python's gather looks at every child's exception as it finishes (its
+// done-callback calls fut.exception()), so none of them is ever reported as
+// "never retrieved", not even those that fail after gather has raised.
+template <class T>
+void mark_retrieved(Task<T>& t) {
+    if (t.done()) {
+        if (!t.cancelled()) (void)t.exception();
+        return;
+    }
+    t.add_done_callback([](Task<T>& self) {
+        if (!self.cancelled()) (void)self.exception();
+    });
 }
 }  // namespace detail
 
@@ -152,12 +167,19 @@ Task<std::vector<value_or_none_t<T>>> gather(std::vector<Task<T>> tasks) {
         detail::ensure_task(t);
         items.push_back(t.promise());
     }
-    co_await detail::gather_wait(std::move(items), false);
+    std::optional<std::size_t> failed;
+    try {
+        failed = co_await detail::gather_wait(std::move(items), false);
+    } catch (...) {
+        for (auto& t : tasks) detail::mark_retrieved(t);
+        throw;
+    }
+    if (failed) {
+        for (auto& t : tasks) detail::mark_retrieved(t);
+        tasks[*failed].promise()->rethrow_if_failed();
+    }
     std::vector<value_or_none_t<T>> out;
     out.reserve(tasks.size());
-    for (auto& t : tasks) {
-        if (t.cancelled() || t.promise()->has_error()) t.promise()->rethrow_if_failed();
-    }
     for (auto& t : tasks) out.push_back(detail::take_value(t));
     co_return out;
 }
@@ -172,7 +194,12 @@ Task<std::vector<Outcome<value_or_none_t<T>>>> gather(std::vector<Task<T>> tasks
         detail::ensure_task(t);
         items.push_back(t.promise());
     }
-    co_await detail::gather_wait(std::move(items), true);
+    try {
+        co_await detail::gather_wait(std::move(items), true);
+    } catch (...) {
+        for (auto& t : tasks) detail::mark_retrieved(t);
+        throw;
+    }
     std::vector<Outcome<value_or_none_t<T>>> out;
     out.reserve(tasks.size());
     for (auto& t : tasks) out.push_back(detail::take_outcome(t));
@@ -186,14 +213,23 @@ Task<std::tuple<value_or_none_t<T>...>> gather(Task<T>... tasks) {
     // (Not a braced list inside the co_await expression: g++ 12 rejects it.)
     std::vector<detail::TaskBase*> items;
     (items.push_back(tasks.promise()), ...);
-    co_await detail::gather_wait(std::move(items), false);
-    // The first failure in completion order was already found by the wait;
-    // rethrow whichever failed (all failures are equal candidates here).
-    (
-        [&] {
-            if (tasks.cancelled() || tasks.promise()->has_error()) tasks.promise()->rethrow_if_failed();
-        }(),
-        ...);
+    std::optional<std::size_t> failed;
+    try {
+        failed = co_await detail::gather_wait(std::move(items), false);
+    } catch (...) {
+        (detail::mark_retrieved(tasks), ...);
+        throw;
+    }
+    if (failed) {
+        (detail::mark_retrieved(tasks), ...);
+        // The first failure in completion order, as the wait found it.
+        std::size_t i = 0;
+        (
+            [&] {
+                if (i++ == *failed) tasks.promise()->rethrow_if_failed();
+            }(),
+            ...);
+    }
     co_return std::tuple<value_or_none_t<T>...>(detail::take_value(tasks)...);
 }
 template <class... T>
@@ -201,7 +237,12 @@ Task<std::tuple<Outcome<value_or_none_t<T>>...>> gather(ReturnExceptions, Task<T
     (detail::ensure_task(tasks), ...);
     std::vector<detail::TaskBase*> items;
     (items.push_back(tasks.promise()), ...);
-    co_await detail::gather_wait(std::move(items), true);
+    try {
+        co_await detail::gather_wait(std::move(items), true);
+    } catch (...) {
+        (detail::mark_retrieved(tasks), ...);
+        throw;
+    }
     co_return std::tuple<Outcome<value_or_none_t<T>>...>(detail::take_outcome(tasks)...);
 }
 
@@ -228,7 +269,7 @@ Task<WaitResult<T>> wait(std::vector<Task<T>> tasks,
         items.push_back(t.promise());
     }
     std::optional<Clock::time_point> deadline;
-    if (timeout) deadline = Clock::now() + *timeout;
+    if (timeout) deadline = detail::deadline_after(*timeout);
     detail::WaitSet ws(std::move(items), {.when = return_when, .deadline = deadline});
     co_await ws;
     WaitResult<T> r;
@@ -245,7 +286,20 @@ template <class T>
 Task<T> wait_for(Task<T> aw, std::optional<std::chrono::nanoseconds> timeout) {
     detail::ensure_task(aw);
     if (!timeout) co_return co_await std::move(aw);
-    co_return co_await timeout_at(Clock::now() + *timeout, std::move(aw));
+    if (*timeout <= timeout->zero()) {
+        // Python's special case for timeout <= 0: the task is cancelled
+        // before it can take a step (a deadline queued behind its first
+        // step would let a coroutine run), then waited for.
+        if (!aw.done()) {
+            aw.cancel();
+            std::vector<detail::TaskBase*> items(1, aw.promise());
+            detail::WaitSet ws(std::move(items), {});
+            co_await ws;
+            if (aw.cancelled()) throw TimeoutError("the timeout expired");
+        }
+        co_return std::move(aw).result();
+    }
+    co_return co_await timeout_at(detail::deadline_after(*timeout), std::move(aw));
 }
 template <class T, class Rep, class Period>
 Task<T> wait_for(Task<T> aw, std::chrono::duration<Rep, Period> timeout) {
@@ -278,7 +332,7 @@ struct ShieldAwaiter : Suspension, DoneNode {
     }
     void await_resume() {
         if (task) task->check_cancel();
-        if (cancelled) throw CancelledError();
+        if (cancelled) task->raise_cancelled();
     }
 };
 }  // namespace detail
@@ -313,9 +367,29 @@ public:
     AsCompleted(std::vector<Task<T>> tasks, std::optional<std::chrono::nanoseconds> timeout)
         : st_(std::make_shared<State>()) {
         for (auto& t : tasks) detail::ensure_task(t);
-        st_->tasks = std::move(tasks);
-        if (timeout) st_->deadline = Clock::now() + *timeout;
-        for (std::size_t i = 0; i < st_->tasks.size(); ++i) st_->pending.push_back(i);
+        State& st = *st_;
+        st.tasks = std::move(tasks);
+        if (timeout) st.deadline = detail::deadline_after(*timeout);
+        // Each task records itself in `finished` as it completes, so the
+        // order given out is the completion order even for tasks finishing
+        // in one loop iteration (as Python's _on_completion callbacks). The
+        // capacity is reserved: fire() never allocates.
+        st.finished.reserve(st.tasks.size());
+        st.nodes = std::make_unique<Node[]>(st.tasks.size());
+        for (std::size_t i = 0; i < st.tasks.size(); ++i) {
+            if (st.tasks[i].done()) {
+                st.finished.push_back(i);
+                continue;
+            }
+            Node& n = st.nodes[i];
+            n.st = &st;
+            n.index = i;
+            n.fire = [](detail::DoneNode* d) noexcept {
+                auto* node = static_cast<Node*>(d);
+                node->st->finished.push_back(node->index);
+            };
+            st.tasks[i].promise()->add_done_node(&n);
+        }
     }
 
     bool has_next() const noexcept { return st_->yielded < st_->tasks.size(); }
@@ -325,22 +399,14 @@ public:
         auto st = st_;
         if (st->yielded >= st->tasks.size()) throw RuntimeError("as_completed: no tasks left");
         for (;;) {
-            // The earliest finished among those not yet given out, in
-            // completion order (found by a wait on the rest).
-            if (!st->finished.empty()) {
-                std::size_t i = st->finished.front();
-                st->finished.pop_front();
-                ++st->yielded;
-                co_return st->tasks[i];
-            }
+            if (st->yielded < st->finished.size()) co_return st->tasks[st->finished[st->yielded++]];
             if (st->deadline && Clock::now() >= *st->deadline) throw TimeoutError("as_completed() timed out");
             std::vector<detail::TaskBase*> items;
-            for (std::size_t i : st->pending) items.push_back(st->tasks[i].promise());
+            for (auto& t : st->tasks) {
+                if (!t.done()) items.push_back(t.promise());
+            }
             detail::WaitSet ws(std::move(items), {.when = FIRST_COMPLETED, .deadline = st->deadline});
             co_await ws;
-            std::deque<std::size_t> still;
-            for (std::size_t i : st->pending) (st->tasks[i].done() ? st->finished : still).push_back(i);
-            st->pending = std::move(still);
         }
     }
     Task<value_or_none_t<T>> next() {
@@ -349,11 +415,23 @@ public:
     }
 
 private:
+    struct State;
+    struct Node : detail::DoneNode {
+        State* st = nullptr;
+        std::size_t index = 0;
+    };
     struct State {
         std::vector<Task<T>> tasks;
-        std::deque<std::size_t> pending, finished;
+        std::unique_ptr<Node[]> nodes;
+        std::vector<std::size_t> finished;  // indices, in completion order
         std::optional<Clock::time_point> deadline;
         std::size_t yielded = 0;
+        State() = default;
+        State(const State&) = delete;
+        ~State() {
+            if (!nodes) return;
+            for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i].promise()->remove_done_node(&nodes[i]);
+        }
     };
     std::shared_ptr<State> st_;
 };

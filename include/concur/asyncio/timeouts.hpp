@@ -48,6 +48,7 @@ private:
     detail::TaskBase* task_;
     std::optional<Clock::time_point> when_;
     Timer timer_;
+    Handle expiry_;  // on_timeout() queued by the timer, until it runs
     uint32_t cancelling_ = 0;
     State state_ = State::entered;
 };
@@ -86,7 +87,7 @@ Task<T> timeout_at(std::optional<Clock::time_point> when, Task<T> body) {
 }
 template <class T, class Rep, class Period>
 Task<T> timeout(std::chrono::duration<Rep, Period> delay, Task<T> body) {
-    return detail::run_with_timeout(Clock::now() + std::chrono::ceil<Clock::duration>(delay), std::move(body));
+    return detail::run_with_timeout(detail::deadline_after(delay), std::move(body));
 }
 
 // The same with a body that receives the Timeout, to read or move it.
@@ -116,7 +117,7 @@ auto timeout_at(std::optional<Clock::time_point> when, F body) -> std::invoke_re
 template <class F, class Rep, class Period>
     requires std::is_invocable_v<F&, Timeout&>
 auto timeout(std::chrono::duration<Rep, Period> delay, F body) {
-    return timeout_at(Clock::now() + std::chrono::ceil<Clock::duration>(delay), std::move(body));
+    return timeout_at(detail::deadline_after(delay), std::move(body));
 }
 
 }  // namespace concur::asyncio

@@ -19,6 +19,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace detail {
 
+// now + delay, saturated at the clock's end instead of overflowing (a
+// sleep of hours::max() waits forever rather than not at all).
+template <class Rep, class Period>
+Clock::time_point deadline_after(std::chrono::duration<Rep, Period> delay) noexcept {
+    auto now = Clock::now();
+    using Secs = std::chrono::duration<double>;
+    if (std::chrono::duration_cast<Secs>(delay) >= std::chrono::duration_cast<Secs>(Clock::time_point::max() - now))
+        return Clock::time_point::max();
+    return now + std::chrono::ceil<Clock::duration>(delay);
+}
+
 // One unit of work on the ready queue: a plain function and its argument.
 struct ReadyItem {
     void (*run)(void* arg) noexcept;

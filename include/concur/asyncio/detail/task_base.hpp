@@ -59,6 +59,10 @@ public:
             std::rethrow_exception(make_cancelled_error());
         }
     }
+    // For an awaiter whose Suspension::cancel ended the wait: throws the
+    // CancelledError carrying this task's cancel(msg) message, as Python's
+    // awaited future raises it (a bare CancelledError() loses the message).
+    [[noreturn]] void raise_cancelled() const { std::rethrow_exception(make_cancelled_error()); }
     // The task whose coroutine runs now on this thread's loop (or null).
     static TaskBase* current() noexcept {
         EventLoop* l = running_loop();

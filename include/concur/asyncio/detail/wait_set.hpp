@@ -79,7 +79,7 @@ public:
     void await_resume() {
         detach();
         if (task_) task_->check_cancel();
-        if (cancelled_) throw CancelledError();
+        if (cancelled_) task_->raise_cancelled();
     }
 
     bool timed_out() const noexcept { return timed_out_; }
