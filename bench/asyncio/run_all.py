@@ -42,7 +42,7 @@ def table(title, unit, rows, subject_names, higher_better=True):
     print("|---|---|---|---|")
     for name, samples in rows.items():
         if samples:
-            print(f"| {name} | {statistics.median(samples):,.1f} | {min(samples):,.1f} | {max(samples):,.1f} |")
+            print(f"| {name} | {statistics.median(samples):,.4g} | {min(samples):,.4g} | {max(samples):,.4g} |")
     for s in subject_names:
         if not rows.get(s):
             continue
