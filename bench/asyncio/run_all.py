@@ -82,8 +82,9 @@ def bench_tasks(build, rounds, repeat=3):
           ["concur io_uring", "concur epoll"])
 
 
-def bench_echo(build, rounds, seconds):
+def bench_echo(build, rounds, seconds, client):
     b = os.path.join(build, "bench")
+    client_path = f"{b}/asyncio/{'echo_client_uring' if client == 'io_uring' else 'echo_client'}"
     servers = {
         "concur io_uring (streams)": ([f"{b}/bench_asyncio", "echo-server", "0"], env_loop("io_uring")),
         "concur epoll (streams)": ([f"{b}/bench_asyncio", "echo-server", "0"], env_loop("epoll")),
@@ -99,13 +100,13 @@ def bench_echo(build, rounds, seconds):
                 continue
             srv, port = start_server(["taskset", "-c", "0"] + cmd, env)
             try:
-                r = run_json([f"{b}/asyncio/echo_client", "--port", str(port), "--connections", "50", "--size", "64",
+                r = run_json([client_path, "--port", str(port), "--connections", "50", "--size", "64",
                               "--seconds", str(seconds), "--warmup", "1", "--cpu", "1", "--json"])
                 rows[name].append(r["rps"] / 1e3)
             finally:
                 srv.terminate()
                 srv.wait(timeout=10)
-    table(f"TCP echo, 64-byte messages, 50 connections, {seconds} s, server on CPU 0, client on CPU 1",
+    table(f"TCP echo, 64-byte messages, 50 connections, {seconds} s, server on CPU 0, {client} client on CPU 1",
           "k requests/s", rows, ["concur io_uring (streams)", "concur epoll (streams)"])
 
 
@@ -139,13 +140,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--only", default="tasks,echo,sleep,memory")
+    ap.add_argument("--client", choices=("io_uring", "epoll"), default="io_uring",
+                    help="echo load generator: echo_client_uring (batched, cheaper than any server) or echo_client")
     a = ap.parse_args()
     only = a.only.split(",")
     print(f"asyncio benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, rounds={a.rounds}")
     if "tasks" in only:
         bench_tasks(a.build, a.rounds)
     if "echo" in only:
-        bench_echo(a.build, a.rounds, a.seconds)
+        bench_echo(a.build, a.rounds, a.seconds, a.client)
     if "sleep" in only:
         bench_sleep(a.build, a.rounds)
     if "memory" in only:
