@@ -207,7 +207,12 @@ void ChildWatch::finish(int rc) noexcept {
     returncode = rc;
     if (loop) loop->remove_reader(exit_fd.get());
     // In fallback mode the eventfd was readable, so the thread has written
-    // it and will not touch it again: closing it here is safe.
+    // it; it has only its phase store left. Waiting for that store (a few
+    // instructions at most) orders its write() before our close() for the
+    // memory model too, not only in the kernel.
+    if (thread) {
+        while (thread->phase.load(std::memory_order_acquire) != ExitThread::kNotified) std::this_thread::yield();
+    }
     exit_fd.reset();
     thread.reset();
     while (ExitAwaiter* a = waiters) {
