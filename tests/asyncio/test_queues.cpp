@@ -15,39 +15,9 @@
 
 #include "support.hpp"
 
-// Counts operator new calls on this thread while enabled, to prove that the
-// uncontended paths allocate nothing.
-namespace {
-thread_local bool g_counting = false;
-thread_local long g_allocations = 0;
-struct AllocationCounter {
-    AllocationCounter() {
-        g_allocations = 0;
-        g_counting = true;
-    }
-    long stop() {
-        g_counting = false;
-        return g_allocations;
-    }
-    ~AllocationCounter() { g_counting = false; }
-};
-}  // namespace
+#include "allocation_counter.hpp"
 
-// malloc/free underneath, as libstdc++'s own; g++ 12 flags the pair wrongly.
-// Not under ThreadSanitizer, whose runtime defines these operators itself
-// (the allocation-counting test is skipped there).
-#if !defined(CONCUR_SANITIZE_thread)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-    if (g_counting) ++g_allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
-#endif
+using concur::asyncio::testing::AllocationCounter;
 
 namespace asyncio = concur::asyncio;
 using asyncio::Task;
