@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -143,8 +142,10 @@ private:
     // make a new ring here and re-arm everything on it (the old ring's
     // requests die with it).
     void rebuild() {
+        ring_unmade();
         io_uring_queue_exit(&ring_);
         int r = init_ring();
+        if (r >= 0) ring_made();
         if (r < 0) throw RuntimeError(std::string("event loop (io_uring): cannot re-create the ring: ") + std::strerror(-r));
         to_arm_.clear();
         for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
