@@ -5,6 +5,7 @@
 // themselves.
 #pragma once
 
+#include <cerrno>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -75,6 +76,92 @@ public:
     KeyboardInterrupt() : Error("interrupted by SIGINT") {}
 };
 
+// Python's OSError: a system call failed; errno_value() is its errno (a
+// negative EAI_* code for name resolution, as Python's socket.gaierror).
+class OSError : public Error {
+public:
+    OSError(int err, const std::string& message) : Error(message), errno_(err) {}
+    int errno_value() const noexcept { return errno_; }
+
+private:
+    int errno_;
+};
+
+// Python's ConnectionError and its subclasses, picked by errno (EPIPE and
+// ESHUTDOWN, ECONNABORTED, ECONNREFUSED, ECONNRESET).
+class ConnectionError : public OSError {
+public:
+    using OSError::OSError;
+};
+class BrokenPipeError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+class ConnectionAbortedError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+class ConnectionRefusedError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+class ConnectionResetError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+    explicit ConnectionResetError(const std::string& message) : ConnectionError(ECONNRESET, message) {}
+};
+
+// Python's EOFError: the other end of a multiprocessing Connection closed
+// and nothing more will arrive.
+class EOFError : public Error {
+public:
+    using Error::Error;
+};
+
+// An exception raised in another process (a worker, an MPI rank) whose type
+// is not one concur can rebuild (the standard exceptions and concur's own are
+// rethrown as themselves). Carries what Python's traceback would show.
+class RemoteError : public Error {
+public:
+    RemoteError(std::string type_name, std::string message, long pid, std::string function)
+        : Error(type_name + ": " + message + " (raised in " + function + " in process " +
+                std::to_string(pid) + ")"),
+          type_name_(std::move(type_name)),
+          message_(std::move(message)),
+          function_(std::move(function)),
+          pid_(pid) {}
+    // The exception's C++ type, demangled (e.g. "my::ParseError").
+    const std::string& type_name() const noexcept { return type_name_; }
+    // Its what().
+    const std::string& message() const noexcept { return message_; }
+    // The function that was called in the other process.
+    const std::string& function() const noexcept { return function_; }
+    long pid() const noexcept { return pid_; }
+
+private:
+    std::string type_name_, message_, function_;
+    long pid_;
+};
+
+namespace wire {
+
+// A value could not be encoded for another process at run time (e.g. a
+// descriptor-backed object sent where descriptors cannot travel).
+class EncodeError : public Error {
+public:
+    using Error::Error;
+};
+
+// A message from another process could not be decoded: truncated, corrupted,
+// from another version, or of another type than expected. Fails the one call
+// it belonged to.
+class DecodeError : public Error {
+public:
+    using Error::Error;
+};
+
+}  // namespace wire
+
 namespace futures {
 
 // Python's concurrent.futures.BrokenExecutor: the executor can no longer run
@@ -86,6 +173,15 @@ public:
 
 // Python's concurrent.futures.thread.BrokenThreadPool.
 class BrokenThreadPool : public BrokenExecutor {
+public:
+    using BrokenExecutor::BrokenExecutor;
+};
+
+// Python's concurrent.futures.process.BrokenProcessPool: a worker process
+// died (killed, crashed, exited inside a task) or its initializer failed.
+// Every pending and running future of that pool fails with it, and the pool
+// refuses new work.
+class BrokenProcessPool : public BrokenExecutor {
 public:
     using BrokenExecutor::BrokenExecutor;
 };

@@ -48,40 +48,14 @@ namespace concur::asyncio {
 
 // ---- errors -------------------------------------------------------------------
 
-// Python's OSError: a system call failed; errno_value() is its errno (a
-// negative EAI_* code for name resolution, as Python's socket.gaierror).
-class OSError : public Error {
-public:
-    OSError(int err, const std::string& message) : Error(message), errno_(err) {}
-    int errno_value() const noexcept { return errno_; }
-
-private:
-    int errno_;
-};
-
-// Python's ConnectionError and its subclasses, picked by errno (EPIPE and
-// ESHUTDOWN, ECONNABORTED, ECONNREFUSED, ECONNRESET).
-class ConnectionError : public OSError {
-public:
-    using OSError::OSError;
-};
-class BrokenPipeError : public ConnectionError {
-public:
-    using ConnectionError::ConnectionError;
-};
-class ConnectionAbortedError : public ConnectionError {
-public:
-    using ConnectionError::ConnectionError;
-};
-class ConnectionRefusedError : public ConnectionError {
-public:
-    using ConnectionError::ConnectionError;
-};
-class ConnectionResetError : public ConnectionError {
-public:
-    using ConnectionError::ConnectionError;
-    explicit ConnectionResetError(const std::string& message) : ConnectionError(ECONNRESET, message) {}
-};
+// Python's OSError family lives in concur/errors.hpp (multiprocessing raises
+// it too); asyncio's names are the same classes.
+using concur::BrokenPipeError;
+using concur::ConnectionAbortedError;
+using concur::ConnectionError;
+using concur::ConnectionRefusedError;
+using concur::ConnectionResetError;
+using concur::OSError;
 
 namespace detail {
 // The exception Python raises for `err`: a ConnectionError subclass,

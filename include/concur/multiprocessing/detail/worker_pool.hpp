@@ -1,0 +1,200 @@
+// The engine under ProcessPoolExecutor and Pool: worker processes, the calls
+// queued for them, and the one thread per pool ("the result handler", as in
+// Python) that reads outcomes, notices dead workers and starts new ones.
+//
+// A call is sent straight from the submitting thread when a worker has room;
+// the result handler only takes over the backlog. How many calls a worker may
+// hold adapts to how long they take (about 1 ms of queued work each), so tiny
+// calls are batched by the thousand while long ones are spread across workers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "concur/futures/future.hpp"
+#include "concur/futures/executor.hpp"
+#include "concur/multiprocessing/initializer.hpp"
+#include "concur/wire/call.hpp"
+
+namespace concur::multiprocessing::detail {
+
+// One submitted call, as the engine sees it: how to settle its future.
+class PendingCall {
+public:
+    virtual ~PendingCall() = default;
+    // pending -> running; false if its future was cancelled (it is dropped).
+    virtual bool start() noexcept = 0;
+    // Settles from an encoded outcome (wire::run_call's reply).
+    virtual void settle(const char* data, std::size_t size) noexcept = 0;
+    virtual void fail(std::exception_ptr e) noexcept = 0;
+    // Cancels a call that has not started (shutdown(cancel_futures)).
+    virtual void cancel() noexcept = 0;
+};
+
+// A PendingCall that settles a futures::Promise<R>.
+template <class R>
+class PromiseCall final : public PendingCall {
+public:
+    PromiseCall() : future_(promise_.get_future()) {}
+    futures::Future<R> get_future() { return future_; }
+    void cancel() noexcept override { future_.cancel(); }
+    bool start() noexcept override { return promise_.set_running_or_notify_cancel(); }
+    void settle(const char* data, std::size_t size) noexcept override {
+        try {
+            if constexpr (std::is_void_v<R>) {
+                wire::decode_result<void>(data, size);
+                promise_.set_result();
+            } else {
+                promise_.set_result(wire::decode_result<R>(data, size));
+            }
+        } catch (...) {
+            fail(std::current_exception());
+        }
+    }
+    void fail(std::exception_ptr e) noexcept override {
+        try {
+            promise_.set_exception(std::move(e));
+        } catch (...) {  // already settled (e.g. cancelled): nothing to do
+        }
+    }
+
+private:
+    futures::Promise<R> promise_;
+    futures::Future<R> future_;
+};
+
+struct PoolConfig {
+    int workers = 1;
+    std::string method;                 // start method
+    std::string name_kind = "Process";  // "Process" (executor) or "PoolWorker" (Pool)
+    Initializer initializer;
+    std::uint64_t max_tasks_per_child = 0;
+    bool start_now = false;             // Pool starts its workers at once
+};
+
+class WorkerPool {
+public:
+    // Starts the result handler; workers start with the first submit, or now
+    // if config.start_now. Throws ValueError for workers < 1.
+    explicit WorkerPool(PoolConfig config);
+    // shutdown(wait = true).
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    // Queues a call (its encoded bytes and owned descriptors). Throws
+    // futures::BrokenProcessPool if the pool is broken, RuntimeError after
+    // shutdown. Never blocks on a worker. Any thread.
+    void submit(std::unique_ptr<PendingCall> call, msgpack::sbuffer bytes, std::vector<int> fds);
+
+    // No new calls; with cancel_futures, calls not yet running are cancelled.
+    // With wait, blocks until every call has settled and every worker has
+    // exited; without, that happens in the background. Idempotent.
+    void shutdown(bool wait, bool cancel_futures);
+
+    // Kills the workers now; calls not finished fail with CancelledError.
+    // Blocks until the workers are reaped.
+    void terminate();
+
+    // The pids of the current workers (for tests and Python's _processes).
+    std::vector<pid_t> pids() const;
+    bool broken() const;
+    int size() const noexcept { return workers_; }
+
+    struct Core;
+
+private:
+    std::shared_ptr<Core> core_;
+    int workers_;
+};
+
+// Duplicates descriptors borrowed by an encoder, so the call owns its own.
+std::vector<int> dup_all(const std::vector<int>& borrowed);
+
+// Runs one chunk of a map in the worker.
+template <class Fn, class... A>
+std::vector<futures::map_value_t<Fn, A&...>> run_chunk(wire::Function<Fn> f, std::vector<std::tuple<A...>>& items) {
+    std::vector<futures::map_value_t<Fn, A&...>> out;
+    out.reserve(items.size());
+    for (auto& t : items) {
+        if constexpr (std::is_void_v<decltype(std::apply(f.fn, t))>) {
+            std::apply(f.fn, t);
+            out.emplace_back();
+        } else {
+            out.push_back(std::apply(f.fn, t));
+        }
+    }
+    return out;
+}
+
+template <class Fn, class... A>
+futures::map_value_t<Fn, A&...> apply_types(std::tuple<A...>*);
+
+template <class Fn, class... A>
+auto submit_chunk(WorkerPool& pool, wire::Function<Fn> f, std::vector<std::tuple<A...>> items) {
+    using V = futures::map_value_t<Fn, A&...>;
+    msgpack::sbuffer bytes;
+    std::vector<int> borrowed;
+    {
+        wire::EncodeHandles scope(borrowed);
+        wire::encode_call(bytes, &run_chunk<Fn, A...>, f, items);
+    }
+    auto call = std::make_unique<PromiseCall<std::vector<V>>>();
+    auto fut = call->get_future();
+    pool.submit(std::move(call), std::move(bytes), dup_all(borrowed));
+    return fut;
+}
+
+// Encodes fn(args...) and submits it; the Future of its result. Throws what
+// WorkerPool::submit throws, and wire::EncodeError.
+template <class F, class... Args>
+auto submit_call(WorkerPool& pool, F fn, Args&&... args) {
+    static_assert(wire::require_sendable<F>);
+    using R = wire::call_result_t<F, Args...>;
+    msgpack::sbuffer bytes;
+    std::vector<int> borrowed;
+    {
+        wire::EncodeHandles scope(borrowed);
+        wire::encode_call(bytes, fn, std::forward<Args>(args)...);
+    }
+    std::vector<int> fds = dup_all(borrowed);
+    auto call = std::make_unique<PromiseCall<R>>();
+    futures::Future<R> f = call->get_future();
+    pool.submit(std::move(call), std::move(bytes), std::move(fds));
+    return f;
+}
+
+// Python's Pool.map chunk size: len / (4 * workers), rounded up.
+inline std::size_t auto_chunksize(std::size_t items, int workers) {
+    std::size_t per = 4 * static_cast<std::size_t>(workers);
+    return std::max<std::size_t>(1, (items + per - 1) / per);
+}
+
+// Submits fn over the zipped ranges in chunks; the chunks' futures in order.
+// chunksize 0 means automatic.
+template <class F, class... Ranges>
+auto submit_map(WorkerPool& pool, F fn, std::size_t chunksize, Ranges&&... ranges) {
+    static_assert(wire::require_sendable<F>);
+    using Fn = std::decay_t<F>;
+    auto chunks = futures::detail::zip_chunks(1, std::forward<Ranges>(ranges)...);  // one item per vector
+    using Tuple = typename decltype(chunks)::value_type::value_type;
+    std::size_t n = chunks.size();
+    if (chunksize == 0) chunksize = auto_chunksize(n, pool.size());
+    using V = decltype(apply_types<Fn>(static_cast<Tuple*>(nullptr)));
+    std::vector<futures::Future<std::vector<V>>> futures;
+    futures.reserve((n + chunksize - 1) / chunksize);
+    for (std::size_t i = 0; i < n; i += chunksize) {
+        std::vector<Tuple> items;
+        items.reserve(std::min(chunksize, n - i));
+        for (std::size_t j = i; j < std::min(n, i + chunksize); ++j) items.push_back(std::move(chunks[j][0]));
+        futures.push_back(submit_chunk(pool, wire::Function<Fn>{fn}, std::move(items)));
+    }
+    return futures;
+}
+
+}  // namespace concur::multiprocessing::detail

@@ -1,0 +1,217 @@
+// futures::ProcessPoolExecutor on every start method. Ideas ported from
+// CPython's Lib/test/test_concurrent_futures (test_process_pool.py,
+// test_shutdown.py, test_init.py, test_deadlock.py: a worker that crashes,
+// exits or is killed breaks the pool instead of hanging it).
+#include <gtest/gtest.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "concur/futures/process.hpp"
+#include "concur/futures/wait.hpp"
+#include "concur/multiprocessing.hpp"
+
+namespace mp = concur::multiprocessing;
+namespace futures = concur::futures;
+using namespace std::chrono_literals;
+
+namespace {
+
+int square(int x) { return x * x; }
+int add(int a, int b) { return a + b; }
+std::string whoami() { return mp::current_process().name(); }
+int my_pid() { return static_cast<int>(::getpid()); }
+int fail_with(std::string message) { throw std::invalid_argument(message); }
+int die_by(int how) {
+    if (how == 0) ::raise(SIGKILL);
+    if (how == 1) std::abort();
+    if (how == 2) std::exit(3);
+    if (how == 3) {
+        volatile int* p = nullptr;
+        return *p;  // a segfault, on purpose
+    }
+    return 0;
+}
+int sleep_ms(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return ms;
+}
+
+std::string g_init_value = "unset";
+void init_global(std::string v) { g_init_value = v; }
+std::string read_global() { return g_init_value; }
+void init_throws() { throw std::runtime_error("initializer failed on purpose"); }
+
+int count_fds() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d)) ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
+class ProcessPool : public ::testing::TestWithParam<std::string> {
+protected:
+    futures::ProcessPoolOptions opts(int workers = 2) const {
+        return {.max_workers = workers, .mp_context = mp::get_context(GetParam())};
+    }
+};
+
+}  // namespace
+
+TEST_P(ProcessPool, SubmitRunsInAWorkerProcess) {
+    futures::ProcessPoolExecutor ex(opts());
+    auto f = ex.submit(square, 12);
+    EXPECT_EQ(f.result(60s), 144);
+    EXPECT_NE(ex.submit(my_pid).result(60s), ::getpid());
+    EXPECT_EQ(ex.submit([](std::string a, std::vector<int> v) { return a + std::to_string(v.size()); }, "n=",
+                        std::vector<int>{1, 2, 3})
+                  .result(60s),
+              "n=3");
+    std::string prefix = GetParam() == "fork" ? "Fork" : GetParam() == "spawn" ? "Spawn" : "ForkServer";
+    EXPECT_EQ(ex.submit(whoami).result(60s).rfind(prefix + "Process-", 0), 0u);
+}
+
+TEST_P(ProcessPool, ExceptionsCrossAsTheirOwnType) {
+    futures::ProcessPoolExecutor ex(opts());
+    auto f = ex.submit(fail_with, std::string("bad input"));
+    try {
+        f.result(60s);
+        FAIL() << "expected invalid_argument";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "bad input");
+    }
+    EXPECT_EQ(ex.submit(square, 3).result(60s), 9);  // the pool is still usable
+}
+
+TEST_P(ProcessPool, MapKeepsInputOrderWithAutomaticChunks) {
+    futures::ProcessPoolExecutor ex(opts());
+    std::vector<int> xs(10000);
+    for (int i = 0; i < 10000; ++i) xs[i] = i;
+    std::vector<int> got = ex.map(square, xs).list();
+    ASSERT_EQ(got.size(), xs.size());
+    for (int i = 0; i < 10000; ++i) ASSERT_EQ(got[i], i * i);
+    std::vector<int> a{1, 2, 3}, b{10, 20, 30, 40};
+    EXPECT_EQ(ex.map(add, a, b).list(), (std::vector<int>{11, 22, 33}));  // zip stops at the shorter
+    EXPECT_EQ(ex.map(square, std::vector<int>{4, 5}, futures::ProcessMapOptions{.chunksize = 1}).list(),
+              (std::vector<int>{16, 25}));
+}
+
+TEST_P(ProcessPool, InitializerRunsInEveryWorker) {
+    auto o = opts();
+    o.initializer = {init_global, std::string("ready")};
+    futures::ProcessPoolExecutor ex(o);
+    std::vector<futures::Future<std::string>> fs;
+    for (int i = 0; i < 20; ++i) fs.push_back(ex.submit(read_global));
+    for (auto& f : fs) EXPECT_EQ(f.result(60s), "ready");
+}
+
+TEST_P(ProcessPool, FailingInitializerBreaksThePool) {
+    auto o = opts();
+    o.initializer = {init_throws};
+    futures::ProcessPoolExecutor ex(o);
+    auto f = ex.submit(square, 2);
+    EXPECT_THROW(f.result(60s), futures::BrokenProcessPool);
+    EXPECT_THROW(ex.submit(square, 2), futures::BrokenProcessPool);
+}
+
+TEST_P(ProcessPool, AWorkerThatDiesBreaksThePoolAndFailsEveryFuture) {
+    for (int how : {0, 1, 2, 3}) {
+        futures::ProcessPoolExecutor ex(opts());
+        std::vector<futures::Future<int>> pending;
+        for (int i = 0; i < 4; ++i) pending.push_back(ex.submit(sleep_ms, 200));
+        auto killer = ex.submit(die_by, how);
+        auto start = std::chrono::steady_clock::now();
+        EXPECT_THROW(killer.result(60s), futures::BrokenProcessPool) << "how=" << how;
+        for (auto& f : pending) {
+            // Finished before the crash, or failed with it: never left pending.
+            ASSERT_TRUE(f.wait(60s));
+            if (f.exception()) EXPECT_THROW(f.result(), futures::BrokenProcessPool);
+        }
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);  // generous: "within 1 s" is measured in bench
+        EXPECT_THROW(ex.submit(square, 1), futures::BrokenProcessPool);
+    }
+}
+
+TEST_P(ProcessPool, KilledFromOutsideBreaksThePool) {
+    futures::ProcessPoolExecutor ex(opts());
+    auto slow = ex.submit(sleep_ms, 60000);
+    ASSERT_EQ(ex.submit(square, 1).result(60s), 1);
+    auto pids = ex.worker_pids();
+    ASSERT_FALSE(pids.empty());
+    ::kill(pids[0], SIGKILL);
+    EXPECT_THROW(ex.submit(sleep_ms, 60000).result(60s), futures::BrokenProcessPool);
+    EXPECT_THROW(slow.result(60s), futures::BrokenProcessPool);
+}
+
+TEST_P(ProcessPool, ShutdownSemantics) {
+    futures::ProcessPoolExecutor ex(opts(1));
+    auto running = ex.submit(sleep_ms, 300);
+    for (int i = 0; i < 60000 && !running.running(); ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(running.running());  // sent to the worker: no longer cancellable
+    std::vector<futures::Future<int>> queued;
+    for (int i = 0; i < 50; ++i) queued.push_back(ex.submit(sleep_ms, 100));
+    ex.shutdown(true, true);  // cancel_futures: what had not started is cancelled
+    EXPECT_EQ(running.result(), 300);
+    int cancelled = 0;
+    for (auto& f : queued) {
+        ASSERT_TRUE(f.done());
+        cancelled += f.cancelled();
+    }
+    EXPECT_GT(cancelled, 0);
+    EXPECT_THROW(ex.submit(square, 1), concur::RuntimeError);
+    ex.shutdown();  // idempotent
+}
+
+TEST_P(ProcessPool, MaxTasksPerChildReplacesWorkers) {
+    auto o = opts(1);
+    o.max_tasks_per_child = 3;
+    futures::ProcessPoolExecutor ex(o);
+    std::set<int> pids;
+    for (int i = 0; i < 9; ++i) pids.insert(ex.submit(my_pid).result(60s));
+    EXPECT_EQ(pids.size(), 3u);
+}
+
+TEST_P(ProcessPool, NoLeakedDescriptorsOrChildren) {
+    mp::get_context(GetParam());
+    {
+        futures::ProcessPoolExecutor warm(opts(1));  // starts the fork server, kept for the process
+        warm.submit(square, 1).result(60s);
+    }
+    int before = count_fds();
+    std::vector<pid_t> workers;
+    {
+        futures::ProcessPoolExecutor ex(opts());
+        EXPECT_EQ(ex.map(square, std::vector<int>{1, 2, 3}).list(), (std::vector<int>{1, 4, 9}));
+        workers = ex.worker_pids();
+    }
+    {
+        futures::ProcessPoolExecutor ex(opts());
+        ex.submit(square, 1).result(60s);
+        for (pid_t p : ex.worker_pids()) workers.push_back(p);
+        auto f = ex.submit(die_by, 0);
+        EXPECT_THROW(f.result(60s), futures::BrokenProcessPool);
+    }
+    EXPECT_EQ(count_fds(), before);
+    ASSERT_FALSE(workers.empty());
+    for (pid_t p : workers) {
+        // Reaped, not a zombie: the pid no longer exists at all. (The fork
+        // server reaps its own children a moment after they exit.)
+        bool gone = false;
+        for (int i = 0; i < 30000 && !gone; ++i) {
+            gone = ::kill(p, 0) == -1 && errno == ESRCH;
+            if (!gone) std::this_thread::sleep_for(1ms);
+        }
+        EXPECT_TRUE(gone) << "worker " << p << " is still in the process table";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPool, ::testing::Values("fork", "spawn", "forkserver"),
+                         [](const auto& info) { return info.param; });
