@@ -41,7 +41,7 @@ struct BootInfo {
     std::string parent_name;
     std::uint64_t max_tasks = 0;  // pool worker: exit after this many tasks; 0 = never
     std::string start_method;
-    MSGPACK_DEFINE(name, identity, daemon, role, parent_pid, parent_name, max_tasks, start_method);
+    MSGPACK_DEFINE(name, identity, daemon, role, parent_pid, parent_name, max_tasks, start_method)
 };
 
 // A started child, as its parent sees it.

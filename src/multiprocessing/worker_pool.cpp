@@ -1,6 +1,7 @@
 #include "concur/multiprocessing/detail/worker_pool.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -333,6 +334,10 @@ struct WorkerPool::Core {
     void on_exit(std::size_t slot, std::vector<Settle>& out) {
         Worker& w = *workers[slot];
         if (w.exited) return;
+        // The event may be stale: an earlier event of this batch replaced the
+        // worker in this slot. Only a readable sentinel means this one exited.
+        pollfd p{w.child.sentinel, POLLIN, 0};
+        if (::poll(&p, 1, 0) != 1) return;
         int status = w.child.reap(true).value_or(0);
         w.exited = true;
         ::epoll_ctl(epfd, EPOLL_CTL_DEL, w.child.sentinel, nullptr);

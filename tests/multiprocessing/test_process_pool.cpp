@@ -133,7 +133,9 @@ TEST_P(ProcessPool, AWorkerThatDiesBreaksThePoolAndFailsEveryFuture) {
         for (auto& f : pending) {
             // Finished before the crash, or failed with it: never left pending.
             ASSERT_TRUE(f.wait(60s));
-            if (f.exception()) EXPECT_THROW(f.result(), futures::BrokenProcessPool);
+            if (f.exception()) {
+                EXPECT_THROW(f.result(), futures::BrokenProcessPool);
+            }
         }
         EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);  // generous: "within 1 s" is measured in bench
         EXPECT_THROW(ex.submit(square, 1), futures::BrokenProcessPool);

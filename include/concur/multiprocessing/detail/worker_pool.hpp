@@ -175,26 +175,35 @@ inline std::size_t auto_chunksize(std::size_t items, int workers) {
     return std::max<std::size_t>(1, (items + per - 1) / per);
 }
 
-// Submits fn over the zipped ranges in chunks; the chunks' futures in order.
-// chunksize 0 means automatic.
-template <class F, class... Ranges>
-auto submit_map(WorkerPool& pool, F fn, std::size_t chunksize, Ranges&&... ranges) {
+// Submits fn(*t) for every argument tuple t, in chunks; the chunks' futures
+// in order. chunksize 0 means automatic.
+template <class F, class Tuple>
+auto submit_tuples(WorkerPool& pool, F fn, std::size_t chunksize, std::vector<Tuple> items) {
     static_assert(wire::require_sendable<F>);
     using Fn = std::decay_t<F>;
-    auto chunks = futures::detail::zip_chunks(1, std::forward<Ranges>(ranges)...);  // one item per vector
-    using Tuple = typename decltype(chunks)::value_type::value_type;
-    std::size_t n = chunks.size();
+    std::size_t n = items.size();
     if (chunksize == 0) chunksize = auto_chunksize(n, pool.size());
     using V = decltype(apply_types<Fn>(static_cast<Tuple*>(nullptr)));
     std::vector<futures::Future<std::vector<V>>> futures;
     futures.reserve((n + chunksize - 1) / chunksize);
     for (std::size_t i = 0; i < n; i += chunksize) {
-        std::vector<Tuple> items;
-        items.reserve(std::min(chunksize, n - i));
-        for (std::size_t j = i; j < std::min(n, i + chunksize); ++j) items.push_back(std::move(chunks[j][0]));
-        futures.push_back(submit_chunk(pool, wire::Function<Fn>{fn}, std::move(items)));
+        std::size_t end = std::min(n, i + chunksize);
+        std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(i)),
+                                 std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+        futures.push_back(submit_chunk(pool, wire::Function<Fn>{fn}, std::move(chunk)));
     }
     return futures;
+}
+
+// The same over zipped ranges (Python's map(fn, *iterables)).
+template <class F, class... Ranges>
+auto submit_map(WorkerPool& pool, F fn, std::size_t chunksize, Ranges&&... ranges) {
+    auto rows = futures::detail::zip_chunks(1, std::forward<Ranges>(ranges)...);
+    using Tuple = typename decltype(rows)::value_type::value_type;
+    std::vector<Tuple> items;
+    items.reserve(rows.size());
+    for (auto& r : rows) items.push_back(std::move(r[0]));
+    return submit_tuples(pool, fn, chunksize, std::move(items));
 }
 
 }  // namespace concur::multiprocessing::detail
