@@ -9,6 +9,7 @@
 // when it reaps it; the parent keeps the read end as the child's sentinel.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <new>
 #include <unordered_map>
 
 #include "concur/errors.hpp"
@@ -39,7 +41,19 @@ struct Server {
     pid_t pid = 0;
 };
 Server& server() {
-    static Server* s = new Server();  // lives until exit; its socket closing stops the server
+    static Server* s = [] {
+        // A forked child must not share its parent's fork server: children the
+        // server forks die with the server, which dies with the parent. The
+        // child starts its own on first use.
+        ::pthread_atfork(nullptr, nullptr, [] {
+            Server& inherited = server();
+            if (inherited.control >= 0) ::close(inherited.control);
+            inherited.control = -1;
+            inherited.pid = 0;
+            new (&inherited.mu) std::mutex();  // another thread may have held it at fork
+        });
+        return new Server();  // lives until exit; its socket closing stops the server
+    }();
     return *s;
 }
 

@@ -223,6 +223,13 @@ void Process::close() {
     forget(this);
 }
 
+void Process::become_current() {
+    const ProcessInfo& me = current_process();
+    name_ = me.name();
+    named_ = true;
+    daemon_ = me.daemon();
+}
+
 void Process::run() {
     if (!has_target_) return;
     // A subclass's run() called Process::run() in a forked child: run the target here.

@@ -37,6 +37,7 @@ struct Settle {
 };
 
 struct Worker {
+    std::uint32_t gen = 0;   // tells this worker's epoll events from its predecessor's in the slot
     Child child;
     int sock = -1;
     std::string name;
@@ -54,8 +55,11 @@ struct Worker {
     bool want_out = false;
 };
 
+// epoll data: kind (8 bits) | slot (24 bits) | the worker's generation (32 bits).
 enum : std::uint64_t { kEvWake = 0, kEvSock = 1, kEvSentinel = 2 };
-std::uint64_t ev_data(std::uint64_t kind, std::size_t slot) { return kind << 32 | slot; }
+std::uint64_t ev_data(std::uint64_t kind, std::size_t slot, std::uint32_t gen) {
+    return kind << 56 | static_cast<std::uint64_t>(slot) << 32 | gen;
+}
 
 }  // namespace
 
@@ -68,6 +72,7 @@ struct WorkerPool::Core {
     bool start_requested = false, started = false;
     bool shutdown = false, terminating = false, exit_sent = false;
     std::string broken;   // non-empty once broken
+    std::uint32_t next_gen = 0;
     double avg_us = 1000;  // EWMA of a call's run time; starts pessimistic (one call per worker)
     int epfd = -1, evfd = -1;
     std::thread handler;
@@ -169,7 +174,7 @@ struct WorkerPool::Core {
         if (want != w.want_out && w.sock >= 0) {
             epoll_event ev{};
             ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
-            ev.data.u64 = ev_data(kEvSock, slot_of(w));
+            ev.data.u64 = ev_data(kEvSock, slot_of(w), w.gen);
             ::epoll_ctl(epfd, EPOLL_CTL_MOD, w.sock, &ev);
             w.want_out = want;
         }
@@ -203,6 +208,7 @@ struct WorkerPool::Core {
         socket_pair(sv);
         parent_fds.push_back(sv[0]);
         auto w = std::make_unique<Worker>();
+        w->gen = ++next_gen;
         try {
             w->child = launch(cfg.method, sv[1], true, parent_fds);
         } catch (...) {
@@ -231,9 +237,9 @@ struct WorkerPool::Core {
         workers[slot] = std::move(w);
         epoll_event ev{};
         ev.events = EPOLLIN;
-        ev.data.u64 = ev_data(kEvSock, slot);
+        ev.data.u64 = ev_data(kEvSock, slot, ref.gen);
         ::epoll_ctl(epfd, EPOLL_CTL_ADD, ref.sock, &ev);
-        ev.data.u64 = ev_data(kEvSentinel, slot);
+        ev.data.u64 = ev_data(kEvSentinel, slot, ref.gen);
         ::epoll_ctl(epfd, EPOLL_CTL_ADD, ref.child.sentinel, &ev);
         send_control(ref, kBoot, &bytes);
         if (cfg.initializer) {
@@ -389,12 +395,14 @@ struct WorkerPool::Core {
             {
                 std::lock_guard lock(mu);
                 for (int i = 0; i < n; ++i) {
-                    std::uint64_t kind = evs[i].data.u64 >> 32;
-                    std::size_t slot = evs[i].data.u64 & 0xffffffffu;
+                    std::uint64_t kind = evs[i].data.u64 >> 56;
+                    std::size_t slot = (evs[i].data.u64 >> 32) & 0xffffffu;
+                    auto gen = static_cast<std::uint32_t>(evs[i].data.u64);
                     if (kind == kEvWake) {
                         std::uint64_t v;
                         (void)!::read(evfd, &v, sizeof v);
-                    } else if (slot < workers.size() && workers[slot] && !workers[slot]->exited) {
+                    } else if (slot < workers.size() && workers[slot] && workers[slot]->gen == gen &&
+                               !workers[slot]->exited) {
                         if (kind == kEvSock) {
                             if (evs[i].events & EPOLLIN) read_worker(*workers[slot], settle);
                             if (evs[i].events & (EPOLLHUP | EPOLLERR)) workers[slot]->eof = true;
@@ -462,7 +470,7 @@ WorkerPool::WorkerPool(PoolConfig config) : core_(std::make_shared<Core>()), wor
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u64 = ev_data(kEvWake, 0);
+    ev.data.u64 = ev_data(kEvWake, 0, 0);
     ::epoll_ctl(core_->epfd, EPOLL_CTL_ADD, core_->evfd, &ev);
     core_->start_requested = core_->cfg.start_now;
     auto core = core_;

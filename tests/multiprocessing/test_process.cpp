@@ -175,7 +175,7 @@ struct Writer : mp::Process {
     int value = 0;
     Writer() : Process(this) {}
     Writer(const mp::Context& c, std::string p, int v) : Process(this, c), path(std::move(p)), value(v) {}
-    void run() override { write_file(path, "subclass " + std::to_string(value) + " in " + mp::current_process().name()); }
+    void run() override { write_file(path, "subclass " + std::to_string(value) + " in " + name()); }
     MSGPACK_DEFINE(path, value)
 };
 }  // namespace

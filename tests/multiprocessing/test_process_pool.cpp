@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -55,6 +56,34 @@ int count_fds() {
         ::closedir(d);
     }
     return n;
+}
+
+// A value whose decoding fails for negative numbers, to inject a malformed
+// message into one call without touching the stream's framing.
+struct Fragile {
+    int v = 0;
+};
+}  // namespace
+template <>
+struct concur::wire::codec<Fragile> {
+    static void pack(Packer& p, const Fragile& f) { p.pack(f.v); }
+    static Fragile unpack(const msgpack::object& o) {
+        int v = o.as<int>();
+        if (v < 0) throw concur::wire::DecodeError("Fragile: negative value on the wire");
+        return Fragile{v};
+    }
+};
+namespace {
+Fragile fragile_echo(Fragile f) { return Fragile{f.v - 10}; }
+
+// Whether pid is gone: no such process, or a zombie nobody reaps yet (the
+// init of a container may be slow to reap orphans).
+bool process_gone(pid_t pid) {
+    if (::kill(pid, 0) == -1 && errno == ESRCH) return true;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = all.rfind(')');
+    return close == std::string::npos || (close + 2 < all.size() && all[close + 2] == 'Z');
 }
 
 class ProcessPool : public ::testing::TestWithParam<std::string> {
@@ -212,6 +241,49 @@ TEST_P(ProcessPool, NoLeakedDescriptorsOrChildren) {
             if (!gone) std::this_thread::sleep_for(1ms);
         }
         EXPECT_TRUE(gone) << "worker " << p << " is still in the process table";
+    }
+}
+
+TEST_P(ProcessPool, AMessageThatFailsToDecodeFailsOnlyItsFuture) {
+    futures::ProcessPoolExecutor ex(opts(1));
+    // The argument cannot be decoded in the worker.
+    EXPECT_THROW(ex.submit(fragile_echo, Fragile{-1}).result(60s), concur::wire::DecodeError);
+    // The result cannot be decoded here (20 - 10 is fine, 5 - 10 is not).
+    EXPECT_EQ(ex.submit(fragile_echo, Fragile{20}).result(60s).v, 10);
+    EXPECT_THROW(ex.submit(fragile_echo, Fragile{5}).result(60s), concur::wire::DecodeError);
+    EXPECT_EQ(ex.submit(square, 6).result(60s), 36);  // still usable
+}
+
+TEST_P(ProcessPool, WorkersExitWhenTheirParentIsKilled) {
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    pid_t parent = ::fork();
+    ASSERT_GE(parent, 0);
+    if (parent == 0) {
+        // The pool's owner: starts busy and idle workers, says who they are, waits to be killed.
+        ::close(report[0]);
+        futures::ProcessPoolExecutor ex(opts(2));
+        ex.submit(square, 1).result(60s);
+        auto busy = ex.submit(sleep_ms, 600000);
+        std::vector<pid_t> pids = ex.worker_pids();
+        (void)!::write(report[1], pids.data(), pids.size() * sizeof(pid_t));
+        ::close(report[1]);
+        for (;;) ::pause();
+    }
+    ::close(report[1]);
+    std::vector<pid_t> workers(2);
+    ssize_t n = ::read(report[0], workers.data(), workers.size() * sizeof(pid_t));
+    ::close(report[0]);
+    ASSERT_EQ(n, static_cast<ssize_t>(2 * sizeof(pid_t)));
+    ::kill(parent, SIGKILL);
+    ::waitpid(parent, nullptr, 0);
+    for (pid_t w : workers) {
+        bool gone = false;
+        for (int i = 0; i < 30000 && !gone; ++i) {
+            gone = process_gone(w);
+            if (!gone) std::this_thread::sleep_for(1ms);
+        }
+        EXPECT_TRUE(gone) << "worker " << w << " outlived its parent";
     }
 }
 

@@ -55,8 +55,7 @@ struct ProcessMapOptions {
 // shutdown(wait = true).
 class ProcessPoolExecutor {
 public:
-    explicit ProcessPoolExecutor(ProcessPoolOptions options = {})
-        : pool_(config(std::move(options))) {}
+    explicit ProcessPoolExecutor(const ProcessPoolOptions& options = {}) : pool_(config(options)) {}
     ProcessPoolExecutor(const ProcessPoolExecutor&) = delete;
     ProcessPoolExecutor& operator=(const ProcessPoolExecutor&) = delete;
     ~ProcessPoolExecutor() = default;  // the pool's destructor waits
@@ -101,13 +100,13 @@ private:
         return MapResult<V>(std::move(chunks), deadline);
     }
 
-    static multiprocessing::detail::PoolConfig config(ProcessPoolOptions o) {
+    static multiprocessing::detail::PoolConfig config(const ProcessPoolOptions& o) {
         multiprocessing::detail::PoolConfig c;
         if (o.max_workers && *o.max_workers <= 0) throw ValueError("max_workers must be greater than 0");
         c.workers = o.max_workers.value_or(multiprocessing::cpu_count());
-        c.method = (o.mp_context ? *o.mp_context : multiprocessing::get_context()).start_method();
+        c.method = o.mp_context ? o.mp_context->start_method() : multiprocessing::get_start_method();
         c.name_kind = "Process";
-        c.initializer = std::move(o.initializer);
+        c.initializer = o.initializer;
         c.max_tasks_per_child = o.max_tasks_per_child;
         return c;
     }

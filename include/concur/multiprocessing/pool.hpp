@@ -131,7 +131,7 @@ struct PoolOptions {
 
 class Pool {
 public:
-    explicit Pool(PoolOptions options = {}) : pool_(config(std::move(options))) {}
+    explicit Pool(const PoolOptions& options = {}) : pool_(config(options)) {}
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
     ~Pool() { terminate(); }
@@ -245,13 +245,13 @@ private:
         return result;
     }
 
-    static detail::PoolConfig config(PoolOptions o) {
+    static detail::PoolConfig config(const PoolOptions& o) {
         detail::PoolConfig c;
         if (o.processes && *o.processes < 1) throw ValueError("Number of processes must be at least 1");
         c.workers = o.processes.value_or(cpu_count());
-        c.method = (o.context ? *o.context : get_context()).start_method();
+        c.method = o.context ? o.context->start_method() : get_start_method();
         c.name_kind = "PoolWorker";
-        c.initializer = std::move(o.initializer);
+        c.initializer = o.initializer;
         c.max_tasks_per_child = o.maxtasksperchild;
         c.start_now = true;
         return c;

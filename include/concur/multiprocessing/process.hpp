@@ -145,8 +145,11 @@ public:
 private:
     template <class Derived>
     static void run_subclass(SubclassBox<Derived>& box) {
-        static_cast<Process&>(*box.received).run();
+        Process& p = *box.received;
+        p.become_current();  // its name() and daemon() in run() are the child's, as Python's self.name
+        p.run();
     }
+    void become_current();
     template <class Encode>
     void encode_target(Encode&& encode) {
         std::vector<int> fds;

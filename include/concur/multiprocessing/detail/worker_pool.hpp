@@ -138,7 +138,7 @@ futures::map_value_t<Fn, A&...> apply_types(std::tuple<A...>*);
 template <class Fn, class... A>
 auto submit_chunk(WorkerPool& pool, wire::Function<Fn> f, std::vector<std::tuple<A...>> items) {
     using V = futures::map_value_t<Fn, A&...>;
-    msgpack::sbuffer bytes;
+    msgpack::sbuffer bytes(256);  // a call is tens of bytes; the default 8 KiB costs more than sending it
     std::vector<int> borrowed;
     {
         wire::EncodeHandles scope(borrowed);
@@ -156,7 +156,7 @@ template <class F, class... Args>
 auto submit_call(WorkerPool& pool, F fn, Args&&... args) {
     static_assert(wire::require_sendable<F>);
     using R = wire::call_result_t<F, Args...>;
-    msgpack::sbuffer bytes;
+    msgpack::sbuffer bytes(256);  // a call is tens of bytes; the default 8 KiB costs more than sending it
     std::vector<int> borrowed;
     {
         wire::EncodeHandles scope(borrowed);
@@ -169,40 +169,59 @@ auto submit_call(WorkerPool& pool, F fn, Args&&... args) {
     return f;
 }
 
-// Python's Pool.map chunk size: len / (4 * workers), rounded up.
-inline std::size_t auto_chunksize(std::size_t items, int workers) {
-    std::size_t per = 4 * static_cast<std::size_t>(workers);
-    return std::max<std::size_t>(1, (items + per - 1) / per);
+// Where the chunks of n items end. chunksize 0 means automatic: 4 chunks per
+// worker (as Python's Pool.map), but of sizes that differ by at most one, so
+// that every worker gets the same share (Python's ceil(n / 4w) can leave one
+// worker with most of a short list of slow calls).
+inline std::vector<std::size_t> chunk_ends(std::size_t n, std::size_t chunksize, int workers) {
+    std::vector<std::size_t> ends;
+    if (chunksize == 0) {
+        std::size_t chunks = std::min<std::size_t>(n, 4 * static_cast<std::size_t>(workers));
+        for (std::size_t k = 1; k <= chunks; ++k) ends.push_back(k * n / chunks);
+    } else {
+        for (std::size_t i = chunksize; i < n + chunksize; i += chunksize) ends.push_back(std::min(i, n));
+    }
+    return ends;
 }
 
 // Submits fn(*t) for every argument tuple t, in chunks; the chunks' futures
-// in order. chunksize 0 means automatic.
+// in order.
 template <class F, class Tuple>
 auto submit_tuples(WorkerPool& pool, F fn, std::size_t chunksize, std::vector<Tuple> items) {
     static_assert(wire::require_sendable<F>);
     using Fn = std::decay_t<F>;
-    std::size_t n = items.size();
-    if (chunksize == 0) chunksize = auto_chunksize(n, pool.size());
     using V = decltype(apply_types<Fn>(static_cast<Tuple*>(nullptr)));
+    std::vector<std::size_t> ends = chunk_ends(items.size(), chunksize, pool.size());
     std::vector<futures::Future<std::vector<V>>> futures;
-    futures.reserve((n + chunksize - 1) / chunksize);
-    for (std::size_t i = 0; i < n; i += chunksize) {
-        std::size_t end = std::min(n, i + chunksize);
-        std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(i)),
+    futures.reserve(ends.size());
+    std::size_t begin = 0;
+    for (std::size_t end : ends) {
+        std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
                                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
         futures.push_back(submit_chunk(pool, wire::Function<Fn>{fn}, std::move(chunk)));
+        begin = end;
     }
     return futures;
 }
 
-// The same over zipped ranges (Python's map(fn, *iterables)).
+// The same over zipped ranges (Python's map(fn, *iterables); stops at the
+// shortest).
 template <class F, class... Ranges>
 auto submit_map(WorkerPool& pool, F fn, std::size_t chunksize, Ranges&&... ranges) {
-    auto rows = futures::detail::zip_chunks(1, std::forward<Ranges>(ranges)...);
-    using Tuple = typename decltype(rows)::value_type::value_type;
+    using Tuple = std::tuple<std::ranges::range_value_t<Ranges>...>;
     std::vector<Tuple> items;
-    items.reserve(rows.size());
-    for (auto& r : rows) items.push_back(std::move(r[0]));
+    if constexpr ((std::ranges::sized_range<Ranges> && ...)) items.reserve(std::min({std::ranges::size(ranges)...}));
+    auto its = std::make_tuple(std::ranges::begin(ranges)...);
+    auto ends = std::make_tuple(std::ranges::end(ranges)...);
+    auto any_end = [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return ((std::get<I>(its) == std::get<I>(ends)) || ...);
+    };
+    auto take = [&]<std::size_t... I>(std::index_sequence<I...>) {
+        items.emplace_back(*std::get<I>(its)...);
+        (++std::get<I>(its), ...);
+    };
+    constexpr auto idx = std::index_sequence_for<Ranges...>{};
+    while (!any_end(idx)) take(idx);
     return submit_tuples(pool, fn, chunksize, std::move(items));
 }
 
