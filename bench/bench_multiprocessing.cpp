@@ -366,11 +366,11 @@ int run_cpu(std::uint64_t base) {
     if (got != want) return 2;
     std::printf("{\"bench\":\"cpu\",\"impl\":\"concur\",\"method\":\"%s\",\"base\":%llu,\"sequential_s\":%.6f,"
                 "\"plain_fork_s\":%.6f,\"speedup_plain_fork\":%.4f,"
-                "\"submit_s\":%.6f,\"map1_s\":%.6f,\"map_auto_s\":%.6f,\"auto_chunksize\":%zu,"
+                "\"submit_s\":%.6f,\"map1_s\":%.6f,\"map_auto_s\":%.6f,\"auto_chunks\":%zu,"
                 "\"speedup_submit\":%.4f,\"speedup_map1\":%.4f,\"speedup_map_auto\":%.4f,\"check\":\"%016llx\"}\n",
                 method_name().c_str(), static_cast<unsigned long long>(base), seq, plain, seq / plain, sub, maps[0],
                 maps[1],
-                mp::detail::auto_chunksize(numbers.size(), 2), seq / sub, seq / maps[0], seq / maps[1],
+                mp::detail::chunk_ends(numbers.size(), 0, 2).size(), seq / sub, seq / maps[0], seq / maps[1],
                 static_cast<unsigned long long>(want));
     return 0;
 }

@@ -143,8 +143,10 @@ bool StateBase::wait(const Deadline& deadline) {
     } else {
         // A short call often finishes within microseconds; waking a parked
         // thread costs tens of them on a VM. Spin briefly before parking.
-        for (int i = 0; i < 512 && !done(); ++i) cpu_relax();
-        if (done()) return true;
+        if (spin_) {
+            for (int i = 0; i < 512 && !done(); ++i) cpu_relax();
+            if (done()) return true;
+        }
     }
     Waker waker(parker);
     uint32_t seen = parker.prepare();

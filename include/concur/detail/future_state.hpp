@@ -107,6 +107,12 @@ public:
     // The stored exception, or CancelledError if cancelled. Only when done().
     std::exception_ptr error() const noexcept { return error_; }
 
+    // For a state settled only after a round trip to another process (a
+    // process pool's): wait() parks at once instead of spinning first. The
+    // spin pays off when another thread of this process is about to settle
+    // the state; here it would only take the CPU the other process needs.
+    void park_without_spinning() noexcept { spin_ = false; }
+
     // Throws CancelledError or the stored exception. Only when done().
     void throw_if_failed() const {
         if (cancelled()) throw CancelledError();
@@ -139,6 +145,7 @@ protected:
 private:
     // word_: bits 0-2 Status; bit 3 kLocked while the callback list or the
     // result is being edited (a few instructions; waiters spin).
+    bool spin_ = true;
     static constexpr uint32_t kStatusMask = 7;
     static constexpr uint32_t kLocked = 8;
 

@@ -40,7 +40,7 @@ public:
 template <class R>
 class PromiseCall final : public PendingCall {
 public:
-    PromiseCall() : future_(promise_.get_future()) {}
+    PromiseCall() : future_(promise_.get_future()) { future_.state()->park_without_spinning(); }
     futures::Future<R> get_future() { return future_; }
     void cancel() noexcept override { future_.cancel(); }
     bool start() noexcept override { return promise_.set_running_or_notify_cancel(); }
@@ -169,14 +169,15 @@ auto submit_call(WorkerPool& pool, F fn, Args&&... args) {
     return f;
 }
 
-// Where the chunks of n items end. chunksize 0 means automatic: 4 chunks per
-// worker (as Python's Pool.map), but of sizes that differ by at most one, so
-// that every worker gets the same share (Python's ceil(n / 4w) can leave one
-// worker with most of a short list of slow calls).
+// Where the chunks of n items end. chunksize 0 means automatic: at least 64
+// chunks (4 per worker on bigger machines), of sizes that differ by at most
+// one. Python's Pool.map makes ceil(n / 4w)-item chunks, which leaves one
+// worker with most of a short list of slow calls (20 calls, 2 workers: 11 on
+// one); 64 messages cost well under a millisecond when the calls are tiny.
 inline std::vector<std::size_t> chunk_ends(std::size_t n, std::size_t chunksize, int workers) {
     std::vector<std::size_t> ends;
     if (chunksize == 0) {
-        std::size_t chunks = std::min<std::size_t>(n, 4 * static_cast<std::size_t>(workers));
+        std::size_t chunks = std::min<std::size_t>(n, std::max<std::size_t>(64, 4 * static_cast<std::size_t>(workers)));
         for (std::size_t k = 1; k <= chunks; ++k) ends.push_back(k * n / chunks);
     } else {
         for (std::size_t i = chunksize; i < n + chunksize; i += chunksize) ends.push_back(std::min(i, n));
