@@ -10,9 +10,13 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <memory>
+#include <ranges>
+#include <tuple>
 #include <string>
 #include <vector>
 
