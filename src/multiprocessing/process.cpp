@@ -22,7 +22,10 @@ std::vector<Process*> g_children;  // started and not yet seen exited
 
 std::string join_identity(const std::vector<std::uint32_t>& id) {
     std::string out;
-    for (std::size_t i = 0; i < id.size(); ++i) out += (i ? ":" : "") + std::to_string(id[i]);
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        if (i) out += ':';
+        out += std::to_string(id[i]);
+    }
     return out;
 }
 
@@ -115,8 +118,11 @@ void Process::start() {
     }
     detail::BootInfo boot;
     boot.identity = detail::next_child_identity();
-    if (!named_) name_ = (default_context_ ? std::string() : detail::name_prefix(method)) + "Process-" +
-                         join_identity(boot.identity);
+    if (!named_) {
+        // Built by appending: g++ 12 -O3 warns falsely (-Wrestrict) on chained operator+.
+        name_ = default_context_ ? std::string() : detail::name_prefix(method);
+        name_.append("Process-").append(join_identity(boot.identity));
+    }
     boot.name = name_;
     boot.daemon = daemon_;
     boot.role = static_cast<std::uint8_t>(detail::Role::process);

@@ -223,8 +223,13 @@ struct WorkerPool::Core {
         BootInfo boot;
         boot.identity = next_child_identity();
         std::string id;
-        for (std::size_t i = 0; i < boot.identity.size(); ++i) id += (i ? ":" : "") + std::to_string(boot.identity[i]);
-        boot.name = w->name = name_prefix(cfg.method) + cfg.name_kind + "-" + id;
+        for (std::size_t i = 0; i < boot.identity.size(); ++i) {
+            if (i) id += ':';
+            id += std::to_string(boot.identity[i]);
+        }
+        w->name = name_prefix(cfg.method);
+        w->name.append(cfg.name_kind).append("-").append(id);
+        boot.name = w->name;
         boot.daemon = true;
         boot.role = static_cast<std::uint8_t>(Role::pool_worker);
         boot.parent_pid = ::getpid();
@@ -487,6 +492,14 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::submit(std::unique_ptr<PendingCall> call, msgpack::sbuffer bytes, std::vector<int> fds) {
     Core& c = *core_;
+    if (bytes.size() > wire::max_frame_length || fds.size() > wire::max_frame_fds) {
+        for (int fd : fds) ::close(fd);
+        throw ValueError("a call's arguments take " + std::to_string(bytes.size()) + " bytes and " +
+                         std::to_string(fds.size()) + " descriptors; one message carries at most " +
+                         std::to_string(wire::max_frame_length) + " bytes and " +
+                         std::to_string(wire::max_frame_fds) + " descriptors: send big data through "
+                         "shared_memory::SharedMemory and pass its name");
+    }
     std::lock_guard lock(c.mu);
     if (!c.broken.empty()) {
         for (int fd : fds) ::close(fd);
