@@ -1,8 +1,8 @@
 // Seed 001 (shared/seeds/001_96dfd8dbdc77782b.txt): "10 queries that each
 // sleep 1 s to mimic a database call", four ways: sequential, a thread pool,
 // asyncio, and asyncio on the other loop backend (the seed's asyncio+uvloop
-// row; here the two loops are io_uring and epoll). The process-pool row
-// comes with concur::multiprocessing.
+// row; here the two loops are io_uring and epoll). The process-pool row is
+// the last program of examples/seed001_multiprocessing_fragments.cpp.
 //
 //   usage: seed001_query [sequential|threads|asyncio|asyncio-epoll|asyncio-io_uring] [SECONDS]
 //          (default: every method, 1 s per query)

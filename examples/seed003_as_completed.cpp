@@ -15,8 +15,8 @@
 //
 // Where C++ differs: no GIL, so the five workers count in parallel; and the
 // 10,000,000-pass loop is kept, but C++ runs it in milliseconds, not seconds.
-// The seed's second half, the same with ProcessPoolExecutor, waits for
-// concur's multiprocessing layer (a later issue).
+// The seed's second half, the same with ProcessPoolExecutor, is
+// examples/seed003_process_pool_as_completed.cpp.
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -56,6 +56,5 @@ int main() {
     }
     std::printf("Thread pool execution in %s seconds\n",
                 pyport::str(pyport::seconds_since(start_time_1)).c_str());
-    // Process pool: futures::ProcessPoolExecutor comes with concur's
-    // multiprocessing layer (a later issue); its half of the seed is not ported yet.
+    // Process pool: see seed003_process_pool_as_completed.cpp.
 }
