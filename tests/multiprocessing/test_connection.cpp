@@ -23,20 +23,16 @@
 #include "concur/multiprocessing/connection.hpp"
 #include "concur/multiprocessing/process.hpp"
 #include "concur/wire/frame.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 namespace mp = concur::multiprocessing;
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    DIR* d = ::opendir("/proc/self/fd");
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n - 1;  // the DIR's own descriptor
-}
+using mptest::open_fds;
+using mptest::fork_child;
+using mptest::wait_child;
 
 // Every test must leave as many descriptors open as it found.
 class ConnectionTest : public ::testing::Test {
@@ -45,39 +41,6 @@ protected:
     void TearDown() override { EXPECT_EQ(open_fds(), fds_before_) << "descriptors leaked"; }
     int fds_before_ = 0;
 };
-
-// A child's failed check: says where, then exits non-zero.
-#define CHILD_CHECK(cond)                                                              \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            std::fprintf(stderr, "child check failed at line %d: %s\n", __LINE__, #cond); \
-            ::_exit(3);                                                                \
-        }                                                                              \
-    } while (0)
-
-// Starts `body` in a forked child that exits 0 when it returns.
-template <class F>
-pid_t start_child(F body) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        try {
-            body();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "child threw: %s\n", e.what());
-            ::_exit(4);
-        }
-        ::_exit(0);
-    }
-    return pid;
-}
-
-// The child's exit status (0: success); 128 + N when killed by signal N.
-int wait_child(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 struct Point {
     int x = 0;
@@ -383,7 +346,7 @@ TEST_F(ConnectionTest, ThreadsSendingAtOnceKeepMessagesWhole) {
 // Ported: test_connection with a child that echoes what it gets.
 TEST_F(ConnectionTest, EchoThroughAForkedChild) {
     auto [parent, child] = mp::Pipe();
-    pid_t pid = start_child([&parent = parent, &child = child] {
+    pid_t pid = fork_child([&parent = parent, &child = child] {
         parent.close();
         try {
             for (;;) child.send_bytes(child.recv_bytes());
@@ -406,7 +369,7 @@ TEST_F(ConnectionTest, EchoThroughAForkedChild) {
 // through a Connection, then used there to talk back.
 TEST_F(ConnectionTest, ConnectionSentToAForkedChild) {
     auto [parent, child] = mp::Pipe();
-    pid_t pid = start_child([&parent = parent, &child = child] {
+    pid_t pid = fork_child([&parent = parent, &child = child] {
         parent.close();
         auto [reply_to, n] = child.recv<std::tuple<mp::Connection, int>>();
         CHILD_CHECK(reply_to.writable() && !reply_to.readable());
@@ -427,7 +390,7 @@ TEST_F(ConnectionTest, ConnectionSentToAForkedChild) {
 // A child that dies (exits without a word) is EOFError, never a hang.
 TEST_F(ConnectionTest, ChildExitIsEOF) {
     auto [parent, child] = mp::Pipe();
-    pid_t pid = start_child([] { ::_exit(0); });
+    pid_t pid = fork_child([] { ::_exit(0); });
     child.close();
     EXPECT_EQ(wait_child(pid), 0);
     EXPECT_THROW((void)parent.recv<int>(), concur::EOFError);

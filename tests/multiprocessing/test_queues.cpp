@@ -20,6 +20,7 @@
 
 #include "concur/multiprocessing/process.hpp"
 #include "concur/multiprocessing/queues.hpp"
+#include "support.hpp"
 
 using namespace std::chrono_literals;
 namespace mp = concur::multiprocessing;
@@ -28,14 +29,9 @@ using concur::queue::Full;
 
 namespace {
 
-int open_fds() {
-    int n = 0;
-    DIR* d = ::opendir("/proc/self/fd");
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n - 1;  // the DIR's own descriptor
-}
+using mptest::open_fds;
+using mptest::fork_child;
+using mptest::wait_child;
 
 class QueueTest : public ::testing::Test {
 protected:
@@ -43,37 +39,6 @@ protected:
     void TearDown() override { EXPECT_EQ(open_fds(), fds_before_) << "descriptors leaked"; }
     int fds_before_ = 0;
 };
-
-#define CHILD_CHECK(cond)                                                                 \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "child check failed at line %d: %s\n", __LINE__, #cond); \
-            ::_exit(3);                                                                   \
-        }                                                                                 \
-    } while (0)
-
-// Starts `body` in a forked child that exits 0 when it returns.
-template <class F>
-pid_t start_child(F body) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        try {
-            body();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "child threw: %s\n", e.what());
-            ::_exit(4);
-        }
-        ::_exit(0);
-    }
-    return pid;
-}
-
-int wait_child(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // What a child must do before _exit() (which skips destructors) when it
 // put items: Python does the same at a normal exit.
@@ -156,7 +121,7 @@ TEST_F(QueueTest, LargeItemsInOneThread) {
 // Ported: test_fork: items put by a child, and large ones, arrive intact.
 TEST_F(QueueTest, LargeItemsFromAChild) {
     mp::Queue<std::string> q;
-    pid_t pid = start_child([q]() mutable {
+    pid_t pid = fork_child([q]() mutable {
         for (int i = 0; i < 20; ++i) q.put(std::string(1 << 20, char('a' + i)) + std::to_string(i));
         flush(q);
     });
@@ -171,7 +136,7 @@ TEST_F(QueueTest, BoundedPutWaitsForAnotherProcess) {
     q.put(1);
     q.put(2);
     mp::Queue<int> go;
-    pid_t pid = start_child([q, go]() mutable {
+    pid_t pid = fork_child([q, go]() mutable {
         CHILD_CHECK(go.get(120s) == 0);
         CHILD_CHECK(q.get(120s) == 1);
     });
@@ -185,7 +150,7 @@ TEST_F(QueueTest, BoundedPutWaitsForAnotherProcess) {
 // qsize() counts every process's items.
 TEST_F(QueueTest, QsizeAcrossProcesses) {
     mp::Queue<int> q;
-    pid_t pid = start_child([q]() mutable {
+    pid_t pid = fork_child([q]() mutable {
         for (int i = 0; i < 5; ++i) q.put(i);
         flush(q);
     });
@@ -202,14 +167,14 @@ TEST_F(QueueTest, ProducersAndConsumersLoseNothing) {
     mp::Queue<std::vector<int>> results;
     std::vector<pid_t> pids;
     for (int c = 0; c < consumers; ++c)
-        pids.push_back(start_child([q, results]() mutable {
+        pids.push_back(fork_child([q, results]() mutable {
             std::vector<int> got;
             for (int item; (item = q.get(300s)) != -1;) got.push_back(item);
             results.put(got);
             flush(results);
         }));
     for (int p = 0; p < producers; ++p)
-        pids.push_back(start_child([q, p]() mutable {
+        pids.push_back(fork_child([q, p]() mutable {
             for (int i = 0; i < per_producer; ++i) q.put(p * 1000000 + i, true, 300s);
             flush(q);
         }));
@@ -256,7 +221,7 @@ TEST_F(QueueTest, JoinableTaskDoneAndJoin) {
     mp::JoinableQueue<int> q;
     std::vector<pid_t> pids;
     for (int w = 0; w < 2; ++w)
-        pids.push_back(start_child([q]() mutable {
+        pids.push_back(fork_child([q]() mutable {
             for (int item; (item = q.get(300s)) != -1;) q.task_done();
             q.task_done();
         }));
@@ -296,7 +261,7 @@ TEST_F(QueueTest, CloseAndJoinThread) {
 // still exit once it cancels the flush (without cancel it would wait).
 TEST_F(QueueTest, CancelJoinThreadLetsAChildExit) {
     mp::Queue<std::string> q;
-    pid_t pid = start_child([q]() mutable {
+    pid_t pid = fork_child([q]() mutable {
         for (int i = 0; i < 8; ++i) q.put(std::string(1 << 20, 'z'));  // more than the socket holds
         q.cancel_join_thread();
         q.close();
@@ -315,7 +280,7 @@ TEST_F(QueueTest, SimpleQueue) {
     EXPECT_FALSE(q.empty());
     EXPECT_EQ(q.get(), "a");
     EXPECT_TRUE(q.empty());
-    pid_t pid = start_child([q]() mutable {
+    pid_t pid = fork_child([q]() mutable {
         CHILD_CHECK(q.get() == "ping");
         q.put("pong");
         q.close();

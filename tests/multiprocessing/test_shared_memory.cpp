@@ -17,34 +17,16 @@
 #include "concur/multiprocessing/process.hpp"
 #include "concur/multiprocessing/shared_memory.hpp"
 #include "concur/wire/handles.hpp"
+#include "support.hpp"
 
 namespace mp = concur::multiprocessing;
 using mp::shared_memory::SharedMemory;
 
 namespace {
 
-template <class F>
-pid_t fork_child(F body) {
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(120);
-    int rc = 0;
-    try {
-        body();
-        rc = ::testing::Test::HasFailure() ? 1 : 0;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "child %d: %s\n", getpid(), e.what());
-        rc = 2;
-    }
-    _exit(rc);
-}
+using mptest::fork_child;
 
-int exit_status(pid_t pid) {
-    int st = 0;
-    while (waitpid(pid, &st, 0) == -1 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+int exit_status(pid_t pid) { return mptest::wait_child(pid); }
 
 bool in_dev_shm(const std::string& name) { return std::filesystem::exists("/dev/shm/" + name); }
 

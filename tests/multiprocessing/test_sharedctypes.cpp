@@ -14,6 +14,7 @@
 #include "concur/multiprocessing/process.hpp"
 #include "concur/multiprocessing/sharedctypes.hpp"
 #include "concur/wire/handles.hpp"
+#include "support.hpp"
 
 namespace mp = concur::multiprocessing;
 using namespace std::chrono_literals;
@@ -21,28 +22,9 @@ using namespace std::chrono_literals;
 namespace {
 
 // Runs `body` in a fork()ed child that exits 0 if its EXPECTs passed.
-template <class F>
-pid_t fork_child(F body) {
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(120);
-    int rc = 0;
-    try {
-        body();
-        rc = ::testing::Test::HasFailure() ? 1 : 0;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "child %d: %s\n", getpid(), e.what());
-        rc = 2;
-    }
-    _exit(rc);
-}
+using mptest::fork_child;
 
-int exit_status(pid_t pid) {
-    int st = 0;
-    while (waitpid(pid, &st, 0) == -1 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+int exit_status(pid_t pid) { return mptest::wait_child(pid); }
 
 // Encodes as a message to another process would; decodes from dup()s.
 template <class T, class U = T>

@@ -20,6 +20,7 @@
 #include "concur/multiprocessing/sharedctypes.hpp"
 #include "concur/multiprocessing/synchronize.hpp"
 #include "concur/wire/handles.hpp"
+#include "support.hpp"
 
 namespace mp = concur::multiprocessing;
 using namespace std::chrono_literals;
@@ -31,28 +32,9 @@ constexpr auto kLong = 60s;
 
 // Runs `body` in a fork()ed child that exits 0 if its EXPECTs passed (an
 // alarm kills a child that hangs).
-template <class F>
-pid_t fork_child(F body) {
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    alarm(120);
-    int rc = 0;
-    try {
-        body();
-        rc = ::testing::Test::HasFailure() ? 1 : 0;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "child %d: %s\n", getpid(), e.what());
-        rc = 2;
-    }
-    _exit(rc);
-}
+using mptest::fork_child;
 
-int exit_status(pid_t pid) {
-    int st = 0;
-    while (waitpid(pid, &st, 0) == -1 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+int exit_status(pid_t pid) { return mptest::wait_child(pid); }
 
 std::size_t dev_shm_entries() {
     std::size_t n = 0;
