@@ -57,28 +57,11 @@ Server& server() {
     return *s;
 }
 
-std::vector<std::string> cmdline() {
-    std::ifstream in("/proc/self/cmdline", std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : all) {
-        if (c == '\0') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    if (out.empty()) out.push_back("concur-forkserver");
-    return out;
-}
-
 void start_server(Server& s) {
     if (s.pid > 0) ::waitpid(s.pid, nullptr, WNOHANG);  // a previous server that died
     int sv[2];
     socket_pair(sv);
-    std::vector<std::string> args = cmdline();
+    std::vector<std::string> args = own_argv();
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

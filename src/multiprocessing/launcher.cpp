@@ -40,6 +40,8 @@ void prepare_child(bool die_with_parent, pid_t parent, std::span<const int> clos
     for (int fd : close_in_child) ::close(fd);
 }
 
+}  // namespace
+
 // argv of this process, from /proc/self/cmdline (a spawned child gets the
 // same, as Python passes its own; the child never parses them before
 // freeze_support()).
@@ -59,8 +61,6 @@ std::vector<std::string> own_argv() {
     if (out.empty()) out.push_back("concur-child");
     return out;
 }
-
-}  // namespace
 
 std::optional<int> Child::reap(bool block) noexcept {
     if (status) return status;

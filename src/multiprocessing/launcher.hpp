@@ -59,6 +59,10 @@ struct Child {
     void close() noexcept;  // closes the sentinel (after reaping)
 };
 
+// This process's argv, from /proc/self/cmdline: what a re-executed child
+// (spawn, the fork server) is started with.
+std::vector<std::string> own_argv();
+
 // Python's exitcode from a raw wait status: the exit value, or -signal.
 int exitcode_of(int status) noexcept;
 
