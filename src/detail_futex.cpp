@@ -1,6 +1,7 @@
 #include "concur/detail/futex.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +37,13 @@ bool futex_wait(std::atomic<uint32_t>& word, uint32_t expected,
 void futex_wake(std::atomic<uint32_t>& word, int count) noexcept {
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
             count, nullptr, nullptr, 0);
+}
+
+void await_flag(const std::atomic<bool>& flag) noexcept {
+    for (int spins = 0; !flag.load(std::memory_order_acquire); ++spins) {
+        if (spins < 64) cpu_relax();
+        else sched_yield();
+    }
 }
 
 }  // namespace concur::detail

@@ -159,7 +159,7 @@ bool StateBase::wait(const Deadline& deadline) {
     if (!remove_callback(&waker)) {
         // Detached for firing by the settling thread: wait until it is done
         // with the node, which lives in this frame.
-        while (!waker.fired.load(std::memory_order_acquire)) cpu_relax();
+        await_flag(waker.fired);
     }
     return done();
 }

@@ -80,8 +80,7 @@ void wait_states(const std::vector<StateBase*>& states, const Deadline& deadline
     }
     for (std::size_t i = 0; i < states.size(); ++i) {
         if (nodes[i].fired.load(std::memory_order_acquire)) continue;
-        if (!states[i]->remove_callback(&nodes[i]))
-            while (!nodes[i].fired.load(std::memory_order_acquire)) concur::detail::cpu_relax();
+        if (!states[i]->remove_callback(&nodes[i])) concur::detail::await_flag(nodes[i].fired);
     }
 }
 

@@ -35,4 +35,11 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// Waits for `flag` to become true when another thread is about to set it
+// (it has already been scheduled to, e.g. a waker detached for firing).
+// Spins briefly, then yields the CPU: the setter may be preempted on this
+// very core, and pure spinning would burn our whole time slice (milliseconds
+// on a loaded 2-core machine) before it runs again.
+void await_flag(const std::atomic<bool>& flag) noexcept;
+
 }  // namespace concur::detail
