@@ -12,6 +12,7 @@ cmake -S "$here/consumer" -B "$build/install-check/cmake" -G Ninja -DCMAKE_CXX_C
       -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 ninja -C "$build/install-check/cmake" >/dev/null
 "$build/install-check/cmake/consumer_cmake" | grep -qx "consumer: 42"
+"$build/install-check/cmake/consumer_http" | grep -qx "consumer: 42"
 pc_dir=$(dirname "$(find "$prefix" -name concur.pc | head -1)")
 flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs concur)
 # shellcheck disable=SC2086
