@@ -5,8 +5,8 @@
 // size. Seed 004 (the realpython.com article, section "multiprocessing 代码")
 // has the same program with other sites; this one example ports both.
 //
-//   usage: seed002_download_pool URL...   (http:// only)
-//   e.g.   seed002_download_pool $(for i in $(seq 80); do echo http://a/ http://b/; done)
+//   usage: seed002_download_pool [URL...]
+//          with no URL: seed 002's two sites x 80 from the local site server
 //
 //   Python                                         C++
 //   if __name__ == "__main__":                     multiprocessing::freeze_support();  (first in main)
@@ -15,7 +15,7 @@
 //       global session                                 (a global: one per worker process)
 //       if not session:                                if (!session)
 //           session = requests.Session()                   session.emplace();
-//   with session.get(url) as response:             http_get::Response response = session->get(url);
+//   with session.get(url) as response:             concur::http::Response response = session->get(url);
 //   len(response.content)                          response.content.size()
 //   multiprocessing.current_process().name         multiprocessing::current_process().name()
 //   with multiprocessing.Pool(                     multiprocessing::Pool pool{{.initializer = set_global_session}};
@@ -26,10 +26,9 @@
 // method is "forkserver", Python 3.14's default on Linux), one per CPU.
 //
 // Where C++ differs:
-//  * The sites come from the command line instead of ["https://...", ...] * 80,
-//    and concur has no HTTP client yet (concur::http, on libcurl, is a later
-//    issue): support/http_get.hpp is a minimal blocking http:// client whose
-//    Session keeps one keep-alive connection, as requests.Session does.
+//  * The sites come from the command line, or from concur's local site
+//    server (support/local_sites.hpp, run by this parent process on a thread
+//    of its own), instead of ["https://...", ...] * 80.
 //  * The workers re-execute this binary, so main() begins with
 //    freeze_support(), the C++ form of the `if __name__ == "__main__":` guard.
 //  * A worker's stdout is a pipe, fully buffered: download_site() flushes
@@ -44,11 +43,12 @@
 #include <vector>
 
 #include "concur/multiprocessing.hpp"
-#include "support/http_get.hpp"
+#include "concur/http.hpp"
+#include "support/local_sites.hpp"
 #include "support/pyport.hpp"
 
 namespace multiprocessing = concur::multiprocessing;
-using http_get::Session;
+using concur::http::Session;
 
 std::optional<Session> session;  // None until set_global_session() runs in this process
 
@@ -57,7 +57,7 @@ void set_global_session() {
 }
 
 void download_site(const std::string& url) {
-    http_get::Response response = session->get(url);
+    concur::http::Response response = session->get(url);
     const std::string& name = multiprocessing::current_process().name();
     std::printf("%s:Read %zu from %s\n", name.c_str(), response.content.size(), url.c_str());
     std::fflush(stdout);
@@ -73,23 +73,15 @@ int main(int argc, char** argv) {
     // started by "forkserver" or "spawn" runs its work here and never returns.
     multiprocessing::freeze_support();
 
-    if (argc < 2) {
-        std::fprintf(stderr,
-                     "usage: %s URL...\n"
-                     "Downloads every URL (http:// only) on a process pool, one keep-alive\n"
-                     "connection per worker process, and prints the size of each page.\n",
-                     argv[0]);
-        return 2;
-    }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    std::vector<std::string> sites(argv + 1, argv + argc);
-    auto start_time = std::chrono::steady_clock::now();
     try {
-        download_all_sites(sites);
+        local_sites::Sites sites(argc, argv);
+        auto start_time = std::chrono::steady_clock::now();
+        download_all_sites(sites.urls);
+        double duration = pyport::seconds_since(start_time);
+        std::printf("Downloaded %zu in %s seconds\n", sites.urls.size(), pyport::str(duration).c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: error: %s\n", argv[0], e.what());
         return 1;
     }
-    double duration = pyport::seconds_since(start_time);
-    std::printf("Downloaded %zu in %s seconds\n", sites.size(), pyport::str(duration).c_str());
 }

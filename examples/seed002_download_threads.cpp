@@ -4,8 +4,8 @@
 // realpython.com article, section "threading 多线程版本") has the same program
 // with other sites; this one example ports both.
 //
-//   usage: seed002_download_threads URL...   (http:// only)
-//   e.g.   seed002_download_threads $(for i in $(seq 80); do echo http://a/ http://b/; done)
+//   usage: seed002_download_threads [URL...]
+//          with no URL: seed 002's two sites x 80 from the local site server
 //
 //   Python                                   C++
 //   thread_local = threading.local()         threading::local<Session> thread_local_session
@@ -15,10 +15,10 @@
 //   executor.map(download_site, sites)       executor.map(download_site, sites).list()
 //
 // Where C++ differs:
-//  * The sites come from the command line instead of ["https://...", ...] * 80,
-//    and concur has no HTTP client yet (concur::http, on libcurl, is a later
-//    issue): support/http_get.hpp is a minimal blocking http:// client whose
-//    Session keeps one keep-alive connection, as requests.Session does.
+//  * The sites come from the command line, or from concur's local site
+//    server (support/local_sites.hpp), instead of ["https://...", ...] * 80.
+//  * concur's http::Session, unlike requests', may be shared by threads; the
+//    seed's one-session-per-thread is kept because it is what it teaches.
 //  * Python never reads executor.map()'s results, so a failed download
 //    vanishes without a word and the program still says "Downloaded 160".
 //    Here .list() reads them, which rethrows the first failure: the program
@@ -31,11 +31,12 @@
 
 #include "concur/futures.hpp"
 #include "concur/threading.hpp"
-#include "support/http_get.hpp"
+#include "concur/http.hpp"
+#include "support/local_sites.hpp"
 #include "support/pyport.hpp"
 
 using concur::futures::ThreadPoolExecutor;
-using http_get::Session;
+using concur::http::Session;
 
 concur::threading::local<Session> thread_local_session;  // `thread_local` is a C++ keyword
 
@@ -46,7 +47,7 @@ Session& get_session() {
 
 void download_site(const std::string& url) {
     Session& session = get_session();
-    http_get::Response response = session.get(url);
+    concur::http::Response response = session.get(url);
     std::printf("Read %zu from %s\n", response.content.size(), url.c_str());
 }
 
@@ -56,22 +57,14 @@ void download_all_sites(const std::vector<std::string>& sites) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 2) {
-        std::fprintf(stderr,
-                     "usage: %s URL...\n"
-                     "Downloads every URL (http:// only) on 5 threads, one keep-alive\n"
-                     "connection per thread, and prints the size of each page.\n",
-                     argv[0]);
-        return 2;
-    }
-    std::vector<std::string> sites(argv + 1, argv + argc);
-    auto start_time = std::chrono::steady_clock::now();
     try {
-        download_all_sites(sites);
+        local_sites::Sites sites(argc, argv);
+        auto start_time = std::chrono::steady_clock::now();
+        download_all_sites(sites.urls);
+        double duration = pyport::seconds_since(start_time);
+        std::printf("Downloaded %zu in %s seconds\n", sites.urls.size(), pyport::str(duration).c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: error: %s\n", argv[0], e.what());
         return 1;
     }
-    double duration = pyport::seconds_since(start_time);
-    std::printf("Downloaded %zu in %s seconds\n", sites.size(), pyport::str(duration).c_str());
 }
