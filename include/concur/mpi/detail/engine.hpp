@@ -1,0 +1,184 @@
+// The client side shared by MPIPoolExecutor and MPICommExecutor: the calls
+// queued for the worker ranks and one thread (the "manager", as mpi4py.futures
+// has) that makes every MPI call of the executor.
+//
+//   submit() --encode--> queue --manager--> [batch of calls] --MPI_Isend--> worker rank
+//                                 |                                         (src/mpi/server.cpp)
+//   Future <--settle-------- manager <--- [batch of outcomes] <--MPI_Recv---+
+//
+// A worker holds as many calls as make about 1 ms of work (from the times the
+// workers report), so tiny calls travel by the thousand per message while long
+// ones are spread across ranks.
+#pragma once
+
+#include "concur/mpi/detail/mpi_c.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "concur/futures/executor.hpp"
+#include "concur/futures/future.hpp"
+#include "concur/futures/wait.hpp"
+#include "concur/multiprocessing/detail/worker_pool.hpp"
+#include "concur/multiprocessing/initializer.hpp"
+#include "concur/mpi/runtime.hpp"
+#include "concur/wire/call.hpp"
+
+namespace concur::mpi::detail {
+
+using multiprocessing::detail::PendingCall;
+using multiprocessing::detail::PromiseCall;
+
+struct EngineConfig {
+    // A communicator this engine owns from now on: an intercommunicator to
+    // spawned workers (disconnected at the end) or a duplicate of the user's
+    // intracommunicator (freed at the end).
+    MPI_Comm comm = MPI_COMM_NULL;
+    bool intercomm = false;
+    std::vector<int> workers;  // the workers' ranks in comm (remote group for an intercomm)
+    multiprocessing::Initializer initializer;
+};
+
+class Engine {
+public:
+    // Starts the manager thread. The initializer goes to every worker ahead
+    // of its first call. Throws wire::EncodeError for an initializer whose
+    // arguments are descriptor-backed (they cannot cross MPI).
+    explicit Engine(EngineConfig config);
+    // shutdown(wait = true).
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Queues an encoded call. Never blocks on a worker. Throws
+    // BrokenMPIExecutor once broken, RuntimeError after shutdown. Any thread.
+    void submit(std::unique_ptr<PendingCall> call, msgpack::sbuffer bytes);
+
+    // No new calls; with cancel_futures, calls not yet sent to a worker are
+    // cancelled before this returns. With wait, blocks until every call has
+    // settled, the workers were told to exit and the communicator is released;
+    // without, that happens on the manager thread. Idempotent. Any thread.
+    void shutdown(bool wait, bool cancel_futures);
+
+    int size() const noexcept { return workers_; }
+    bool broken() const;
+
+    struct Core;
+
+private:
+    std::shared_ptr<Core> core_;
+    int workers_;
+    std::thread thread_;  // the manager
+};
+
+// Encodes fn(args...) and submits it; the Future of its result. `reserve`:
+// the encoded size expected (a call is tens of bytes, a map's chunk more).
+template <class F, class... Args>
+auto submit_call_sized(Engine& engine, std::size_t reserve, F fn, Args&&... args) {
+    static_assert(wire::require_sendable<F>);
+    using R = wire::call_result_t<F, Args...>;
+    msgpack::sbuffer bytes(reserve);
+    wire::encode_call(bytes, fn, std::forward<Args>(args)...);  // no EncodeHandles: descriptors cannot cross MPI
+    auto call = std::make_unique<PromiseCall<R>>();
+    futures::Future<R> f = call->get_future();
+    engine.submit(std::move(call), std::move(bytes));
+    return f;
+}
+
+template <class F, class... Args>
+auto submit_call(Engine& engine, F fn, Args&&... args) {
+    return submit_call_sized(engine, 256, fn, std::forward<Args>(args)...);
+}
+
+// Runs one chunk of a single-range map in the worker: the items travel as a
+// plain array (not an array of 1-tuples), half the objects to decode.
+template <class Fn, class A>
+std::vector<futures::map_value_t<Fn, A&>> run_chunk1(wire::Function<Fn> f, std::vector<A>& items) {
+    std::vector<futures::map_value_t<Fn, A&>> out;
+    out.reserve(items.size());
+    for (auto& item : items) {
+        if constexpr (std::is_void_v<decltype(f.fn(item))>) {
+            f.fn(item);
+            out.emplace_back();
+        } else {
+            out.push_back(f.fn(item));
+        }
+    }
+    return out;
+}
+
+// Submits fn(item) for each item of one range, in chunks.
+template <class F, class R>
+auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
+    static_assert(wire::require_sendable<F>);
+    using Fn = std::decay_t<F>;
+    using A = std::ranges::range_value_t<R>;
+    using V = futures::map_value_t<Fn, A&>;
+    std::vector<A> items;
+    if constexpr (std::ranges::sized_range<R>) items.reserve(std::ranges::size(range));
+    for (auto&& x : range) items.emplace_back(x);
+    std::vector<std::size_t> ends = multiprocessing::detail::chunk_ends(items.size(), chunksize, engine.size());
+    std::vector<futures::Future<std::vector<V>>> chunks;
+    chunks.reserve(ends.size());
+    std::size_t begin = 0;
+    for (std::size_t end : ends) {
+        std::vector<A> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
+                             std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+        std::size_t reserve = 64 + 10 * chunk.size();
+        chunks.push_back(
+            submit_call_sized(engine, reserve, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, std::move(chunk)));
+        begin = end;
+    }
+    return chunks;
+}
+
+// The zipped form (several ranges: fn(a, b, ...)).
+template <class F, class... Ranges>
+auto submit_map_zip(Engine& engine, F fn, std::size_t chunksize, Ranges&&... ranges) {
+    static_assert(wire::require_sendable<F>);
+    using Fn = std::decay_t<F>;
+    using Tuple = std::tuple<std::ranges::range_value_t<Ranges>...>;
+    using V = decltype(multiprocessing::detail::apply_types<Fn>(static_cast<Tuple*>(nullptr)));
+    std::vector<Tuple> items;
+    {
+        auto its = std::make_tuple(std::ranges::begin(ranges)...);
+        auto ends = std::make_tuple(std::ranges::end(ranges)...);
+        auto step = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            if (((std::get<I>(its) == std::get<I>(ends)) || ...)) return false;
+            items.emplace_back(*std::get<I>(its)...);
+            (++std::get<I>(its), ...);
+            return true;
+        };
+        while (step(std::index_sequence_for<Ranges...>{})) {
+        }
+    }
+    std::vector<std::size_t> ends = multiprocessing::detail::chunk_ends(items.size(), chunksize, engine.size());
+    std::vector<futures::Future<std::vector<V>>> chunks;
+    chunks.reserve(ends.size());
+    std::size_t begin = 0;
+    for (std::size_t end : ends) {
+        std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
+                                 std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+        std::size_t reserve = 64 + 12 * chunk.size() * std::tuple_size_v<Tuple>;
+        auto runner = &multiprocessing::detail::run_chunk<Fn, std::ranges::range_value_t<Ranges>...>;
+        chunks.push_back(submit_call_sized(engine, reserve, runner, wire::Function<Fn>{fn}, std::move(chunk)));
+        begin = end;
+    }
+    return chunks;
+}
+
+// map()'s submissions: fn(x) for each x of one range, or fn(a, b, ...) over
+// zipped ranges, in chunks (see multiprocessing::detail::chunk_ends for
+// chunksize 0); the chunks' futures, in order.
+template <class F, class... Ranges>
+auto submit_map(Engine& engine, F fn, std::size_t chunksize, Ranges&&... ranges) {
+    if constexpr (sizeof...(Ranges) == 1) {
+        return submit_map1(engine, fn, chunksize, std::forward<Ranges>(ranges)...);
+    } else {
+        return submit_map_zip(engine, fn, chunksize, std::forward<Ranges>(ranges)...);
+    }
+}
+
+}  // namespace concur::mpi::detail

@@ -1,0 +1,53 @@
+// The messages between an MPI executor's client (client.cpp) and its worker
+// ranks (server.cpp). Internal to concur::mpi.
+//
+//   client -> worker  tag kCalls:   { CallHeader, encoded call }*   (wire::encode_call)
+//   client -> worker  tag kExit:    empty; the worker sends what it still owes, then
+//   worker -> client  tag kBye:     empty, its last message on the communicator
+//   worker -> client  tag kResults: { ResultHeader, encoded outcome }*  (wire::run_call);
+//                     an empty one when the worker starts (it opens the connection)
+//
+// MPI keeps the order of messages from one sender on one communicator, so an
+// initializer (call id 0) sent first runs first, and kExit comes after every
+// call sent before it; the client reads until every worker's kBye, so that no
+// message is left unreceived when the communicator is released (Open MPI may
+// match it on a later communicator). Both ends are the same binary: headers are raw structs.
+#pragma once
+
+#include "concur/mpi/detail/mpi_c.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace concur::mpi::detail {
+
+enum Tag : int { kCalls = 0x7c01, kResults = 0x7c02, kExit = 0x7c03, kBye = 0x7c04 };
+
+inline constexpr std::uint64_t kInitializerId = 0;
+
+struct CallHeader {
+    std::uint64_t id;
+    std::uint32_t length;
+    std::uint32_t reserved;
+};
+
+struct ResultHeader {
+    std::uint64_t id;
+    std::uint32_t length;
+    std::uint32_t micros;  // how long the call ran (saturated), for the client's batching
+};
+
+// Every MPI call concur makes holds this lock (runtime.cpp), so that MPI
+// needs only MPI_THREAD_SERIALIZED and several executors may live at once.
+std::mutex& mpi_mutex();
+
+// MPI_Error_string of `code`, for messages.
+std::string error_string(int code);
+
+// The worker loop: runs the calls the client at `client` sends on `comm`
+// until kExit. Returns normally after kExit; false if an MPI call failed.
+// Takes mpi_mutex() itself around each MPI call.
+bool serve(MPI_Comm comm, int client);
+
+}  // namespace concur::mpi::detail
