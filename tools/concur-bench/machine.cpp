@@ -5,6 +5,8 @@
 #include <fstream>
 #include <thread>
 
+#include "concur/asyncio.hpp"
+
 namespace concur_bench {
 
 Machine describe_machine() {
@@ -16,6 +18,7 @@ Machine describe_machine() {
             break;
         }
     }
+    if (m.cpu_model.empty()) m.cpu_model = "unknown CPU";
     m.cores = std::thread::hardware_concurrency();
     utsname u{};
     if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
@@ -24,6 +27,13 @@ Machine describe_machine() {
 #elif defined(__GNUC__)
     m.compiler = "g++ " __VERSION__;
 #endif
+    try {
+        concur::asyncio::EventLoop loop;
+        m.loop_backend = std::string(loop.backend_name());
+        loop.close();
+    } catch (const std::exception& e) {
+        m.loop_backend = std::string("none (") + e.what() + ")";
+    }
     return m;
 }
 

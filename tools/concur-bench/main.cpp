@@ -1,9 +1,11 @@
 // concur-bench: the seed experiments as one command.
 //
-//   concur-bench                 every experiment (so far: cpu, sleep)
-//   concur-bench cpu             one experiment
-//   concur-bench --repeat 5 --workers 2 --seed-sizes --json out.json --quiet
-#include <CLI/CLI.hpp>
+//   concur-bench                       every experiment, defaults (~2 min on 2 cores)
+//   concur-bench cpu                   one experiment (cpu fib io sleep race scale)
+//   concur-bench --seed-sizes --repeat 5 --json out.json --html out.html
+//
+// Exit status: 0 when every result checked out, 1 when a method computed a
+// wrong result or a report could not be written, 2 for a usage error.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -11,75 +13,83 @@
 #include <string>
 #include <vector>
 
-#include "cpu_experiment.hpp"
-#include "sleep_experiment.hpp"
+#include "cli.hpp"
+#include "concur/multiprocessing/context.hpp"
+#include "experiments.hpp"
+#include "html.hpp"
 #include "machine.hpp"
+#include "progress.hpp"
+#include "python_runner.hpp"
 #include "report.hpp"
 
 using namespace concur_bench;
 
+namespace {
+
+bool write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+    out.close();
+    if (out) return true;
+    fmt::print(stderr, "concur-bench: cannot write {}\n", path);
+    return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    CLI::App app{"concur-bench: the seeds' concurrency experiments (threads, coroutines, "
-                 "processes), measured with concur"};
-    Settings s;
-    std::string json_path;
-    std::string methods;
-    app.add_option("--repeat", s.repeat, "samples per method (median, min and max are reported)")
-        ->check(CLI::Range(1, 1000));
-    app.add_option("--workers", s.workers, "workers for the pools (default: one per core)")
-        ->check(CLI::Range(1u, 4096u));
-    app.add_flag("--seed-sizes", s.seed_sizes, "run the seeds' exact sizes instead of ~1 s runs");
-    app.add_option("--methods", methods, "comma-separated methods to run (default: all)");
-    app.add_option("--json", json_path, "write every sample as JSON (schema concur-bench/1)");
-    app.add_flag("--quiet", s.quiet, "print only the verdicts");
-    app.require_subcommand(0, 1);
-    auto* cpu = app.add_subcommand("cpu", "CPU-bound: sum of i*i over 20 numbers (seeds 000, 002)");
-    auto* sleep = app.add_subcommand("sleep", "I/O-bound waiting: 10 queries that sleep (seed 001)");
+    // The process pools' workers re-execute this binary (forkserver, spawn):
+    // in them this runs their work and never returns.
+    concur::multiprocessing::freeze_support();
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;  // usage errors exit 2, as the issue and POSIX tools do
-    }
-    for (std::size_t pos = 0; !methods.empty() && pos <= methods.size();) {
-        std::size_t comma = methods.find(',', pos);
-        if (comma == std::string::npos) comma = methods.size();
-        s.methods.push_back(methods.substr(pos, comma - pos));
-        pos = comma + 1;
-    }
+    ParseOutcome parsed = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+    std::fputs(parsed.out.c_str(), stdout);
+    std::fputs(parsed.err.c_str(), stderr);
+    if (!parsed.options) return parsed.exit_code;
+    Options& o = *parsed.options;
+    Settings& s = o.settings;
 
+    if (s.python == PythonMode::on && find_python(s).exe.empty()) {
+        fmt::print(stderr, "concur-bench: --python: {}\n", find_python(s).why_not);
+        return 2;
+    }
     Machine machine = describe_machine();
     if (!s.quiet)
-        fmt::print("concur-bench on {} ({} cores), {}, {}\n", machine.cpu_model, machine.cores,
-                   machine.kernel, machine.compiler);
+        fmt::print("concur-bench on {} ({} cores), {}, {}, event loop {}\n", machine.cpu_model,
+                   machine.cores, machine.kernel, machine.compiler, machine.loop_backend);
+    std::fflush(stdout);
 
+    Progress progress(stderr, Progress::wanted(stderr, s.quiet));
+    s.progress = &progress;
     std::vector<Result> results;
-    bool all = app.get_subcommands().empty();
-    if (all || cpu->parsed()) results.push_back(run_cpu(s));
-    if (all || sleep->parsed()) results.push_back(run_sleep(s));
-
-    for (const Result& r : results) {
-        if (s.quiet)
-            fmt::print("{}: {}\n", r.name, r.verdict);
-        else
-            print_table(stdout, r);
-    }
-    if (!json_path.empty()) {
-        std::ofstream out(json_path);
-        if (!out) {
-            fmt::print(stderr, "concur-bench: cannot write {}\n", json_path);
-            return 1;
+    for (const std::string& name : o.experiments) {
+        const ExperimentInfo* e = find_experiment(name);
+        progress.begin(name, e->steps * s.repeat + 1);
+        for (Result& r : e->run(s)) {
+            progress.finish();
+            if (s.quiet) fmt::print("{}: {}\n", r.name, r.verdict);
+            else print_table(stdout, r);
+            std::fflush(stdout);
+            results.push_back(std::move(r));
         }
-        out << to_json(machine, s, results).dump(2) << "\n";
     }
+    progress.finish();
+
+    bool ok = true;
+    if (!o.json_path.empty()) ok = write_file(o.json_path, to_json(machine, s, results).dump(2) + "\n") && ok;
+    if (!o.html_path.empty()) ok = write_file(o.html_path, render_html(machine, s, results)) && ok;
     for (const Result& r : results)
         for (const Row& row : r.rows)
-            if (!row.checksum_ok) {
+            if (row.check == Check::wrong) {
                 fmt::print(stderr, "concur-bench: {} / {} computed a wrong result\n", r.name, row.method);
-                return 1;
+                ok = false;
             }
-    return 0;
+    for (const Result& r : results)
+        for (const PythonRow& p : r.python)
+            if (p.check == Check::wrong) {
+                fmt::print(stderr, "concur-bench: Python's {} / {} computed a different result\n", r.name,
+                           p.method);
+                ok = false;
+            }
+    return ok ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // Turning results into what a person reads (tables and verdicts on stdout)
-// and what a program reads (JSON, schema "concur-bench/1").
+// and what a program reads (JSON, schema "concur-bench/1", documented in
+// docs/bench-json.md).
 #pragma once
 
 #include <cstdio>
@@ -13,13 +14,16 @@
 
 namespace concur_bench {
 
+inline constexpr const char* kSchema = "concur-bench/1";
+
+// One table per experiment: method, workers, wall s (median, min, max),
+// CPU s, speedup vs sequential, vs Python, check; then the Python-only rows,
+// the skipped rows with their reasons, and the verdict.
 void print_table(std::FILE* out, const Result& r);
 
-// {"schema": "concur-bench/1", "machine": {...}, "settings": {...},
-//  "experiments": [{"name", "title", "scale_note", "verdict",
-//                   "rows": [{"method", "workers", "wall_s": [..], "cpu_s": [..],
-//                             "median_s", "min_s", "max_s", "cpu_median_s",
-//                             "speedup", "checksum", "checksum_ok"}]}]}
+// "12.3x" for a ratio, "-" for none; how tables and the HTML show a ratio.
+std::string format_ratio(std::optional<double> x);
+
 nlohmann::json to_json(const Machine& m, const Settings& s, const std::vector<Result>& results);
 
 }  // namespace concur_bench
