@@ -1,8 +1,8 @@
 // The io experiment's slot for concur's HTTP clients: what the experiment
-// calls, one function per seed method. io_clients_stub.cpp implements them
-// as "not available yet"; io_clients.cpp (concur::http, to be written)
-// replaces it in CMakeLists.txt once concur::http::Session,
-// concur::asyncio::http::ClientSession and concur::http::SiteServer exist.
+// calls, one function per seed method. io_clients_http.cpp implements them
+// on concur::http::Session, asyncio::http::ClientSession and SiteServer;
+// io_clients_stub.cpp, built with -DCONCUR_BENCH_HTTP=OFF (no libcurl),
+// answers "not in this build" and the experiment skips its C++ rows.
 //
 //   io_experiment --urls--> download_*(urls) --GET each--> sites
 //        |                                                  ^

@@ -1,6 +1,6 @@
-// The io slot while concur's HTTP clients are being written: every function
-// says so, and the io experiment reports its C++ rows as skipped. Replace
-// this file with io_clients.cpp in CMakeLists.txt (see io_clients.hpp).
+// The io slot in a build without concur::http (-DCONCUR_BENCH_HTTP=OFF):
+// every function says so, and the io experiment reports its C++ rows as
+// skipped.
 #include "io_clients.hpp"
 
 namespace concur_bench::io {
@@ -13,7 +13,7 @@ bool clients_available() { return false; }
 
 std::string unavailable_reason() {
     return "concur's HTTP clients (http::Session, asyncio::http::ClientSession) and "
-           "http::SiteServer are not in this build yet";
+           "http::SiteServer are not in this build (configure with -DCONCUR_BENCH_HTTP=ON)";
 }
 
 std::unique_ptr<LocalSites> start_local_sites(std::chrono::milliseconds) { unavailable(); }
