@@ -34,10 +34,14 @@ TEST(Loop, CallSoonRunsInFifoOrder) {
 TEST(Loop, TimersFireInDeadlineOrderAndCancelledOnesDoNot) {
     asyncio::EventLoop loop;
     std::vector<int> order;
-    loop.call_later(30ms, [&] { order.push_back(3); loop.stop(); });
-    loop.call_later(10ms, [&] { order.push_back(1); });
-    auto h = loop.call_later(15ms, [&] { order.push_back(99); });
-    loop.call_later(20ms, [&] { order.push_back(2); });
+    // call_at from one reading of the clock: with call_later, a thread
+    // preempted for 10 ms between two calls (TSan, a loaded machine) would
+    // register them out of order.
+    auto t0 = asyncio::EventLoop::now();
+    loop.call_at(t0 + 30ms, [&] { order.push_back(3); loop.stop(); });
+    loop.call_at(t0 + 10ms, [&] { order.push_back(1); });
+    auto h = loop.call_at(t0 + 15ms, [&] { order.push_back(99); });
+    loop.call_at(t0 + 20ms, [&] { order.push_back(2); });
     h.cancel();
     EXPECT_TRUE(h.cancelled());
     loop.run_forever();
