@@ -37,14 +37,14 @@ public:
     static constexpr std::chrono::microseconds kMaxSleep{250};
 
     void reset() noexcept { idle_since_ = {}; }
-    // The wait before the next poll (zero: just yield).
-    std::chrono::microseconds next() noexcept {
+    // The wait before the next poll (zero: just yield), at most `cap`.
+    std::chrono::microseconds next(std::chrono::microseconds cap = kMaxSleep) noexcept {
         auto now = std::chrono::steady_clock::now();
         if (idle_since_ == std::chrono::steady_clock::time_point{}) idle_since_ = now;
         auto idle = std::chrono::duration_cast<std::chrono::microseconds>(now - idle_since_);
         if (idle < kSpin) return std::chrono::microseconds(0);
         // Sleep about a quarter of the time idle so far: short waits stay short.
-        return std::clamp(idle / 4, std::chrono::microseconds(5), kMaxSleep);
+        return std::clamp(idle / 4, std::chrono::microseconds(5), std::max(cap, std::chrono::microseconds(5)));
     }
     void wait() {
         auto d = next();

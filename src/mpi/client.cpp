@@ -44,10 +44,21 @@ struct Sending {
 constexpr std::size_t kBatchBytes = 32 * 1024;
 
 // How many calls a worker may hold: about 1 ms of work, from the mean time
-// of the calls it reported (one at a time until something is known).
+// of the calls it reported (one at a time until something is known), and at
+// least two: the next call is there when one ends, so that a worker never
+// waits out a round trip -- on a busy machine a rank that sleeps between
+// calls may wait milliseconds for a core again.
 int call_limit(double mean_us) {
     if (mean_us < 0) return 1;
-    return static_cast<int>(std::clamp(1000.0 / std::max(mean_us, 0.25), 1.0, 4096.0));
+    return static_cast<int>(std::clamp(1000.0 / std::max(mean_us, 0.25), 2.0, 4096.0));
+}
+
+// The longest the manager sleeps between polls while calls run: the usual
+// backoff cap, longer when calls take long (a worker holds its next call,
+// so an outcome noticed a little later keeps no one waiting).
+std::chrono::microseconds poll_cap(double mean_us) {
+    auto us = static_cast<long>(std::clamp(mean_us / 64, 0.0, 2000.0));
+    return std::max(Backoff::kMaxSleep, std::chrono::microseconds(us));
 }
 
 }  // namespace
@@ -55,6 +66,7 @@ int call_limit(double mean_us) {
 struct Engine::Core {
     explicit Core(EngineConfig c) : config(std::move(c)) {
         inflight.assign(config.workers.size(), 0);
+        heard.assign(config.workers.size(), std::chrono::steady_clock::time_point{});
         int top = config.workers.empty() ? 0 : *std::max_element(config.workers.begin(), config.workers.end());
         index_of.assign(static_cast<std::size_t>(top) + 1, -1);
         for (std::size_t w = 0; w < config.workers.size(); ++w)
@@ -74,15 +86,24 @@ struct Engine::Core {
     std::string broken_reason;
     bool done = false;            // the manager has released the workers
     bool manager_waiting = false;  // on `wake`: submit must notify
+    bool manager_idle = false;     // ... with nothing outstanding (not a backoff pause)
+    std::uint64_t burst_first = 0;  // the first call submitted after the queue was last empty
     std::thread::id manager_id;
 
     // The manager thread's own.
     std::unordered_map<std::uint64_t, Running> running;
     std::vector<int> inflight;  // calls held by each worker
     std::vector<int> index_of;  // rank -> worker index
+    // When each worker last sent outcomes, or was handed calls while idle.
+    std::vector<std::chrono::steady_clock::time_point> heard;
     std::list<Sending> sending;
     int initializing = 0;  // workers whose initializer has not answered
     double mean_us = -1;
+    // The most calls outstanding (queued or held) since the workers were
+    // last idle, and the newest call whose outcome has come back: for
+    // dispatch().
+    std::size_t burst = 0;
+    std::uint64_t newest_outcome = 0;
     bool mpi_failed = false;
     // Outcomes received but not yet decoded: new calls are sent out first,
     // so that decoding here never keeps a worker waiting.
@@ -143,7 +164,7 @@ bool Engine::Core::receive(bool& progressed) {
             std::lock_guard lock(mpi_mutex());
             int flag = 0;
             MPI_Status st;
-            int rc = MPI_Iprobe(MPI_ANY_SOURCE, kResults, config.comm, &flag, &st);
+            int rc = probe(MPI_ANY_SOURCE, kResults, config.comm, &flag, &st);
             if (rc != MPI_SUCCESS) {
                 mpi_failed = true;
                 return false;
@@ -163,6 +184,7 @@ bool Engine::Core::receive(bool& progressed) {
         int worker = source >= 0 && static_cast<std::size_t>(source) < index_of.size()
                          ? index_of[static_cast<std::size_t>(source)] : -1;
         if (worker < 0) continue;  // not one of ours: ignore
+        heard[static_cast<std::size_t>(worker)] = std::chrono::steady_clock::now();
         collect(received.size() - 1);
     }
 }
@@ -180,8 +202,6 @@ void Engine::Core::collect(std::size_t message) {
         if (size - pos < h.length) break;
         const char* outcome = data + pos;
         pos += h.length;
-        total_us += h.micros;
-        ++calls;
         if (h.id == kInitializerId) {
             --initializing;
             try {
@@ -193,6 +213,9 @@ void Engine::Core::collect(std::size_t message) {
             }
             continue;
         }
+        total_us += h.micros;
+        ++calls;
+        newest_outcome = std::max(newest_outcome, h.id);
         auto it = running.find(h.id);
         if (it == running.end()) continue;  // already failed (broken executor)
         Running r = std::move(it->second);
@@ -214,22 +237,39 @@ void Engine::Core::settle_ready() {
 
 bool Engine::Core::dispatch(bool& progressed) {
     if (broken) return true;
-    // Each worker may hold what keeps it about 1 ms ahead (call_limit), but
-    // never more than a quarter of its share of the outstanding calls: a
-    // burst of calls whose cost is not known yet (the mean is still the last
-    // burst's) is not all handed out at once, and a worker slowed down by
-    // something else leaves its share to the others.
+    // Each worker may hold what keeps it about 1 ms ahead (call_limit), and
+    // never more than its share of the outstanding calls, so that a worker
+    // slowed down by something else leaves the rest to the others. Until an
+    // outcome of the newest burst of submissions is back, the mean may be
+    // the last burst's, nothing like this one's: then a quarter of its share
+    // of the burst, so that a burst of slow calls is not all handed out at
+    // once. (The share of the burst at its largest, not of what is left of
+    // it: else the end of a burst would go out one round trip at a time.)
+    std::size_t held = 0;
+    for (int n : inflight) held += static_cast<std::size_t>(n);
     int limit = call_limit(mean_us);
     std::vector<std::size_t> rooms(inflight.size());
     std::size_t room = 0;
     std::vector<Item> items;
     {
         std::lock_guard lock(mu);
-        std::size_t held = 0;
-        for (int n : inflight) held += static_cast<std::size_t>(n);
-        int cap = static_cast<int>(std::max<std::size_t>(1, (queue.size() + held) / (4 * inflight.size())));
+        if (held == 0 && queue.empty()) burst = 0;  // idle workers: the next calls start a new burst
+        burst = std::max(burst, queue.size() + held);
+        std::size_t workers = inflight.size();
+        bool known = newest_outcome >= burst_first;
+        std::size_t share = known ? (queue.size() + held + workers - 1) / workers : burst / (4 * workers);
+        int cap = static_cast<int>(std::clamp<std::size_t>(share, 1, 4096));
+        auto now = std::chrono::steady_clock::now();
+        auto overdue = std::chrono::microseconds(1000 + static_cast<long>(2 * std::max(mean_us, 0.0)));
+        // The last calls of long ones (no more left than workers) go to
+        // whichever worker is free first, not behind one still running.
+        bool tail = mean_us > 1000 && queue.size() <= workers;
         for (std::size_t w = 0; w < inflight.size(); ++w) {
-            rooms[w] = static_cast<std::size_t>(std::max(0, std::min(limit, cap) - inflight[w]));
+            // A worker silent for well over the mean is in a long call: what
+            // it got now would wait behind it while the others run out.
+            int most = inflight[w] > 0 && now - heard[w] > overdue ? inflight[w] : std::min(limit, cap);
+            if (tail) most = std::min(most, 1);
+            rooms[w] = static_cast<std::size_t>(std::max(0, most - inflight[w]));
             room += rooms[w];
         }
         std::size_t k = std::min(room, queue.size());
@@ -274,6 +314,7 @@ bool Engine::Core::dispatch(bool& progressed) {
             }
             more = more || sh.next < sh.end;
             if (count == 0) continue;
+            if (inflight[sh.worker] == 0) heard[sh.worker] = std::chrono::steady_clock::now();
             inflight[sh.worker] += count;
             if (!send(static_cast<int>(sh.worker), std::move(batch), kCalls)) return false;
         }
@@ -319,7 +360,7 @@ void Engine::Core::release_workers() {
             std::lock_guard lock(mpi_mutex());
             int flag = 0;
             MPI_Status st;
-            if (MPI_Iprobe(MPI_ANY_SOURCE, kBye, config.comm, &flag, &st) != MPI_SUCCESS) {
+            if (probe(MPI_ANY_SOURCE, kBye, config.comm, &flag, &st) != MPI_SUCCESS) {
                 mpi_failed = true;
                 break;
             }
@@ -378,14 +419,14 @@ void Engine::Core::run() {
         if (running.empty() && initializing == 0 && sending.empty()) {
             // Nothing outstanding: sleep until a submit or shutdown.
             if (queue.empty() && !shutting) {
-                manager_waiting = true;
+                manager_waiting = manager_idle = true;
                 wake.wait(lock, [&] { return !queue.empty() || shutting; });
-                manager_waiting = false;
+                manager_waiting = manager_idle = false;
             }
             backoff.reset();
             continue;
         }
-        auto pause = backoff.next();
+        auto pause = backoff.next(poll_cap(mean_us));
         if (pause.count() == 0) {
             lock.unlock();
             std::this_thread::yield();
@@ -422,11 +463,28 @@ Engine::~Engine() {
 
 void Engine::submit(std::unique_ptr<PendingCall> call, msgpack::sbuffer bytes) {
     
-    std::lock_guard lock(core_->mu);
-    if (core_->broken) throw BrokenMPIExecutor(core_->broken_reason);
-    if (core_->shutting) throw RuntimeError("cannot schedule new futures after shutdown");
-    core_->queue.push_back(Item{core_->next_id++, std::move(call), std::move(bytes)});
-    if (core_->manager_waiting) core_->wake.notify_one();
+    bool woke_idle = false;
+    {
+        std::lock_guard lock(core_->mu);
+        if (core_->broken) throw BrokenMPIExecutor(core_->broken_reason);
+        if (core_->shutting) throw RuntimeError("cannot schedule new futures after shutdown");
+        bool was_empty = core_->queue.empty();
+        if (was_empty) core_->burst_first = core_->next_id;
+        core_->queue.push_back(Item{core_->next_id++, std::move(call), std::move(bytes)});
+        // Into a queue that was not empty, a call needs no wake-up: the
+        // manager has yet to send the earlier ones and looks again within
+        // its pause (a map's chunks would wake it once each).
+        if (core_->manager_waiting && was_empty) {
+            woke_idle = core_->manager_idle;
+            core_->manager_idle = false;
+            core_->wake.notify_one();
+        }
+    }
+    // The first call after a quiet spell: let the manager have this core
+    // now, so that it sends while the caller encodes the next calls (a
+    // woken thread may otherwise wait out this one's time slice, which on a
+    // busy machine is milliseconds).
+    if (woke_idle) std::this_thread::yield();
 }
 
 void Engine::shutdown(bool wait, bool cancel_futures) {

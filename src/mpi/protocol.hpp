@@ -50,4 +50,20 @@ std::string error_string(int code);
 // Takes mpi_mutex() itself around each MPI call.
 bool serve(MPI_Comm comm, int client);
 
+// MPI_Iprobe that looks at the wire: Open MPI's progress engine reads its
+// sockets (the TCP transport, which is what joins spawned ranks to their
+// parent) only on every 8th progress call, so a single Iprobe after each
+// sleep would see a new message only every 8th wake-up, a millisecond or
+// more after it came. Up to 8 tries make one real look; a message already
+// matched is found by the first. Call holding mpi_mutex().
+inline int probe(int source, int tag, MPI_Comm comm, int* flag, MPI_Status* status) {
+    constexpr int kProgressPeriod = 8;
+    int rc = MPI_SUCCESS;
+    for (int i = 0; i < kProgressPeriod; ++i) {
+        rc = MPI_Iprobe(source, tag, comm, flag, status);
+        if (rc != MPI_SUCCESS || *flag) break;
+    }
+    return rc;
+}
+
 }  // namespace concur::mpi::detail

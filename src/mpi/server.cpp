@@ -111,7 +111,7 @@ bool serve(MPI_Comm comm, int client) {
             std::lock_guard lock(mpi_mutex());
             int flag = 0;
             MPI_Status st;
-            if (MPI_Iprobe(client, MPI_ANY_TAG, comm, &flag, &st) != MPI_SUCCESS) return false;
+            if (probe(client, MPI_ANY_TAG, comm, &flag, &st) != MPI_SUCCESS) return false;
             if (!flag) break;
             int count = 0;
             MPI_Get_count(&st, MPI_BYTE, &count);

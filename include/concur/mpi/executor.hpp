@@ -91,9 +91,9 @@ private:
     template <class F, class... Rs>
     auto map_with(const MapOptions& opts, F fn, Rs&&... ranges) {
         auto deadline = opts.timeout ? concur::detail::Deadline(*opts.timeout) : concur::detail::Deadline();
-        auto chunks = submit_map(engine(), fn, opts.chunksize, std::forward<Rs>(ranges)...);
-        using V = typename decltype(chunks)::value_type::value_type::value_type;
-        return MapResult<V>(std::move(chunks), deadline, opts.unordered);
+        auto submitted = submit_map(engine(), fn, opts.chunksize, std::forward<Rs>(ranges)...);
+        using V = typename decltype(submitted.chunks)::value_type::value_type::value_type;
+        return MapResult<V>(std::move(submitted.chunks), deadline, opts.unordered, submitted.items);
     }
 };
 }  // namespace detail

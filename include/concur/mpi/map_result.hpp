@@ -48,8 +48,10 @@ bool wait_done(futures::Future<T>& f, std::chrono::nanoseconds timeout) {
 template <class V>
 class MapResult {
 public:
-    MapResult(std::vector<futures::Future<std::vector<V>>> chunks, concur::detail::Deadline deadline, bool unordered)
-        : chunks_(std::move(chunks)), deadline_(deadline) {
+    // `items`: how many results the chunks hold in all (list() reserves them).
+    MapResult(std::vector<futures::Future<std::vector<V>>> chunks, concur::detail::Deadline deadline, bool unordered,
+              std::size_t items = 0)
+        : chunks_(std::move(chunks)), deadline_(deadline), items_(items) {
         if (unordered) {
             std::vector<concur::detail::StateBase*> states;
             states.reserve(chunks_.size());
@@ -95,6 +97,7 @@ public:
     // Every result (blocking), e.g. `auto v = ex.map(f, xs).list();`.
     std::vector<V> list() {
         std::vector<V> out;
+        if (!started_) out.reserve(items_);  // one allocation: fresh pages are dear
         for (auto& v : *this) out.push_back(std::move(v));
         return out;
     }
@@ -128,6 +131,7 @@ private:
 
     std::vector<futures::Future<std::vector<V>>> chunks_;
     concur::detail::Deadline deadline_;
+    std::size_t items_ = 0;
     std::unique_ptr<futures::detail::CompletionQueue> completed_;  // set when unordered
     std::vector<V> current_;
     std::size_t next_ = 0;  // chunks taken so far

@@ -87,6 +87,24 @@ auto submit_call_sized(Engine& engine, std::size_t reserve, F fn, Args&&... args
     return f;
 }
 
+// The same, encoding into `scratch` (kept warm across a map's chunks) and
+// queuing an exact-size copy: the queued bytes of a map's chunks lie packed
+// together instead of each in a buffer sized for the worst case, half empty,
+// and fresh pages are what a large map costs most.
+template <class F, class... Args>
+auto submit_call_packed(Engine& engine, msgpack::sbuffer& scratch, F fn, Args&&... args) {
+    static_assert(wire::require_sendable<F>);
+    using R = wire::call_result_t<F, Args...>;
+    scratch.clear();
+    wire::encode_call(scratch, fn, std::forward<Args>(args)...);
+    msgpack::sbuffer bytes(scratch.size());
+    bytes.write(scratch.data(), scratch.size());
+    auto call = std::make_unique<PromiseCall<R>>();
+    futures::Future<R> f = call->get_future();
+    engine.submit(std::move(call), std::move(bytes));
+    return f;
+}
+
 template <class F, class... Args>
 auto submit_call(Engine& engine, F fn, Args&&... args) {
     return submit_call_sized(engine, 256, fn, std::forward<Args>(args)...);
@@ -109,29 +127,56 @@ std::vector<futures::map_value_t<Fn, A&>> run_chunk1(wire::Function<Fn> f, std::
     return out;
 }
 
-// Submits fn(item) for each item of one range, in chunks.
+// The futures of a map's chunks, in order, and how many items they hold.
+template <class V>
+struct MapChunks {
+    std::vector<futures::Future<std::vector<V>>> chunks;
+    std::size_t items = 0;
+};
+
+// Submits fn(item) for each item of one range, in chunks. A sized range is
+// cut into chunks as it is read, with no copy of the whole range first: on a
+// large map that copy's fresh pages cost more than the encoding.
 template <class F, class R>
 auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
     static_assert(wire::require_sendable<F>);
     using Fn = std::decay_t<F>;
     using A = std::ranges::range_value_t<R>;
     using V = futures::map_value_t<Fn, A&>;
-    std::vector<A> items;
-    if constexpr (std::ranges::sized_range<R>) items.reserve(std::ranges::size(range));
-    for (auto&& x : range) items.emplace_back(x);
-    std::vector<std::size_t> ends = multiprocessing::detail::chunk_ends(items.size(), chunksize, engine.size());
-    std::vector<futures::Future<std::vector<V>>> chunks;
-    chunks.reserve(ends.size());
-    std::size_t begin = 0;
-    for (std::size_t end : ends) {
-        std::vector<A> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
-                             std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
-        std::size_t reserve = 64 + 10 * chunk.size();
-        chunks.push_back(
-            submit_call_sized(engine, reserve, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, std::move(chunk)));
-        begin = end;
+    MapChunks<V> out;
+    msgpack::sbuffer scratch;
+    auto submit_chunk = [&](std::vector<A>&& chunk) {
+        out.items += chunk.size();
+        out.chunks.push_back(
+            submit_call_packed(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, std::move(chunk)));
+    };
+    if constexpr (std::ranges::sized_range<R>) {
+        std::size_t n = static_cast<std::size_t>(std::ranges::size(range));
+        std::vector<std::size_t> ends = multiprocessing::detail::chunk_ends(n, chunksize, engine.size());
+        out.chunks.reserve(ends.size());
+        auto it = std::ranges::begin(range);
+        std::size_t begin = 0;
+        std::vector<A> chunk;
+        for (std::size_t end : ends) {
+            chunk.clear();
+            chunk.reserve(end - begin);
+            for (std::size_t i = begin; i < end; ++i, ++it) chunk.emplace_back(*it);
+            submit_chunk(std::move(chunk));
+            begin = end;
+        }
+    } else {
+        std::vector<A> items;
+        for (auto&& x : range) items.emplace_back(x);
+        std::vector<std::size_t> ends = multiprocessing::detail::chunk_ends(items.size(), chunksize, engine.size());
+        out.chunks.reserve(ends.size());
+        std::size_t begin = 0;
+        for (std::size_t end : ends) {
+            submit_chunk(std::vector<A>(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
+                                        std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end))));
+            begin = end;
+        }
     }
-    return chunks;
+    return out;
 }
 
 // The zipped form (several ranges: fn(a, b, ...)).
@@ -155,23 +200,25 @@ auto submit_map_zip(Engine& engine, F fn, std::size_t chunksize, Ranges&&... ran
         }
     }
     std::vector<std::size_t> ends = multiprocessing::detail::chunk_ends(items.size(), chunksize, engine.size());
-    std::vector<futures::Future<std::vector<V>>> chunks;
+    MapChunks<V> out;
+    out.items = items.size();
+    auto& chunks = out.chunks;
     chunks.reserve(ends.size());
+    msgpack::sbuffer scratch;
     std::size_t begin = 0;
     for (std::size_t end : ends) {
         std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
                                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
-        std::size_t reserve = 64 + 12 * chunk.size() * std::tuple_size_v<Tuple>;
         auto runner = &multiprocessing::detail::run_chunk<Fn, std::ranges::range_value_t<Ranges>...>;
-        chunks.push_back(submit_call_sized(engine, reserve, runner, wire::Function<Fn>{fn}, std::move(chunk)));
+        chunks.push_back(submit_call_packed(engine, scratch, runner, wire::Function<Fn>{fn}, std::move(chunk)));
         begin = end;
     }
-    return chunks;
+    return out;
 }
 
 // map()'s submissions: fn(x) for each x of one range, or fn(a, b, ...) over
 // zipped ranges, in chunks (see multiprocessing::detail::chunk_ends for
-// chunksize 0); the chunks' futures, in order.
+// chunksize 0); the chunks' futures, in order, and the number of items.
 template <class F, class... Ranges>
 auto submit_map(Engine& engine, F fn, std::size_t chunksize, Ranges&&... ranges) {
     if constexpr (sizeof...(Ranges) == 1) {
