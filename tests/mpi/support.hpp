@@ -1,10 +1,13 @@
 // Functions the mpi suites send to worker ranks.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "concur/mpi.hpp"
 
@@ -35,5 +38,28 @@ inline std::string& greeting() {
 inline void set_greeting(std::string g) { greeting() = std::move(g); }
 inline std::string get_greeting() { return greeting(); }
 inline void failing_initializer() { throw std::runtime_error("no database here"); }
+
+// shutdown(wait=True, cancel_futures=True) with 40 calls pending, some
+// running: every future ends, done or cancelled (some cancelled), and the
+// executor refuses new work. Either executor; its workers must be serving.
+template <class Executor>
+void expect_shutdown_completes_or_cancels(Executor& ex) {
+    std::vector<concur::futures::Future<long>> fs;
+    EXPECT_EQ(ex.submit(sleep_then, 1L).result(), 1);  // the workers are up and serving
+    for (int i = 0; i < 40; ++i) fs.push_back(ex.submit(sleep_then, 20L));
+    fs.front().result();  // so that some calls are running when shutdown comes
+    ex.shutdown(true, true);
+    int cancelled = 0;
+    for (auto& f : fs) {
+        ASSERT_TRUE(f.done());
+        if (f.cancelled()) {
+            ++cancelled;
+        } else {
+            EXPECT_EQ(f.result(), 20);
+        }
+    }
+    EXPECT_GT(cancelled, 0);
+    EXPECT_THROW(ex.submit(square, 1L), concur::RuntimeError);
+}
 
 }  // namespace mpitest

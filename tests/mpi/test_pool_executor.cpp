@@ -142,20 +142,5 @@ TEST(MPIPoolExecutor, BadArgumentsAreTypedErrors) {
 // Last of its suite (GoogleTest runs a suite's tests in the order they are
 // defined): shuts the shared executor down with work pending.
 TEST_F(MPIPool, ShutdownWithPendingWorkCompletesOrCancelsEveryFuture) {
-    std::vector<futures::Future<long>> fs;
-    EXPECT_EQ(ex.submit(sleep_then, 1L).result(), 1);
-    for (int i = 0; i < 40; ++i) fs.push_back(ex.submit(sleep_then, 20L));
-    fs.front().result();  // so that some calls are running when shutdown comes
-    ex.shutdown(true, true);
-    int cancelled = 0;
-    for (auto& f : fs) {
-        ASSERT_TRUE(f.done());
-        if (f.cancelled()) {
-            ++cancelled;
-        } else {
-            EXPECT_EQ(f.result(), 20);
-        }
-    }
-    EXPECT_GT(cancelled, 0);
-    EXPECT_THROW(ex.submit(square, 1L), concur::RuntimeError);
+    expect_shutdown_completes_or_cancels(ex);
 }
