@@ -68,6 +68,7 @@ void child_main(int channel) noexcept {
             BootInfo boot;
             msgpack::unpack(f.payload.data(), f.payload.size()).get().convert(boot);
             set_current_process(boot);
+            forget_inherited_children();
             code = boot.role == static_cast<std::uint8_t>(Role::pool_worker) ? worker_loop(channel, boot)
                                                                                : run_process(channel, boot);
         }

@@ -1,5 +1,6 @@
 #include "concur/multiprocessing/context.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -23,6 +24,13 @@ namespace {
 std::atomic<bool> g_freeze_support{false};
 std::mutex g_mu;
 std::string g_default_method;  // empty: not set
+
+// A child of fork() has only the forking thread: a lock another thread held
+// at the fork stays held forever there. The child makes this one anew before
+// it takes it to become the process it was told to be (as Python's
+// os.register_at_fork(after_in_child=...) re-creates its module locks).
+[[maybe_unused]] const bool g_fork_handler =
+    (::pthread_atfork(nullptr, nullptr, [] { new (&g_mu) std::mutex(); }), true);
 
 struct Identity {
     std::unique_ptr<ProcessInfo> self = std::make_unique<ProcessInfo>("MainProcess", ::getpid(), false);

@@ -84,6 +84,10 @@ int worker_loop(int channel, const BootInfo& boot) noexcept;
 // Records who this process is (context.cpp), from BOOT.
 void set_current_process(const BootInfo& boot);
 
+// A new child has no children yet: a forked one drops the list it inherited
+// (process.cpp), as Python's bootstrap resets process._children.
+void forget_inherited_children() noexcept;
+
 // The next number in this process's child counter (Python's _process_counter)
 // and the identity a new child gets.
 std::vector<std::uint32_t> next_child_identity();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +21,10 @@ namespace {
 std::mutex g_mu;
 std::vector<Process*> g_children;  // started and not yet seen exited
 
+// Another thread may have held the lock at a fork (see context.cpp).
+[[maybe_unused]] const bool g_fork_handler =
+    (::pthread_atfork(nullptr, nullptr, [] { new (&g_mu) std::mutex(); }), true);
+
 std::string join_identity(const std::vector<std::uint32_t>& id) {
     std::string out;
     for (std::size_t i = 0; i < id.size(); ++i) {
@@ -37,6 +42,11 @@ void forget(Process* p) {
 }  // namespace
 
 namespace detail {
+void forget_inherited_children() noexcept {
+    std::lock_guard lock(g_mu);
+    g_children.clear();
+}
+
 std::vector<Process*> live_children() {
     std::vector<Process*> all;
     {

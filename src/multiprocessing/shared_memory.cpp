@@ -29,7 +29,11 @@ struct Tracker {
     std::vector<std::pair<pid_t, std::string>> names;
 };
 Tracker& tracker() {
-    static Tracker* t = new Tracker;  // never destroyed: used from atexit
+    static Tracker* t = [] {
+        // Another thread may have held the lock at a fork (see context.cpp).
+        ::pthread_atfork(nullptr, nullptr, [] { new (&tracker().mutex) std::mutex(); });
+        return new Tracker;  // never destroyed: used from atexit
+    }();
     return *t;
 }
 

@@ -1,5 +1,6 @@
 #include "concur/wire/call.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <functional>
@@ -23,6 +24,10 @@ const CodeAddress& locate_cached(const void* code) {
     // distinct ones, so the walk over loaded modules is done once per function.
     static std::mutex mu;
     static std::unordered_map<const void*, CodeAddress> cache;
+    // A forked child (a pool worker that sends calls of its own) must not
+    // inherit the lock held by a thread that does not exist there.
+    [[maybe_unused]] static const bool fork_handler =
+        (::pthread_atfork(nullptr, nullptr, [] { new (&mu) std::mutex(); }), true);
     std::lock_guard lock(mu);
     auto it = cache.find(code);
     if (it == cache.end()) it = cache.emplace(code, locate(code)).first;

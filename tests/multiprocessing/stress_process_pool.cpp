@@ -7,6 +7,7 @@
 
 #include "concur/futures/process.hpp"
 #include "concur/multiprocessing.hpp"
+#include "support.hpp"
 
 namespace mp = concur::multiprocessing;
 namespace futures = concur::futures;
@@ -33,15 +34,8 @@ TEST(ProcessPoolSoak, AMillionTasksThroughShortLivedWorkersLoseNothing) {
 }
 
 TEST(ProcessPoolSoak, ManySubmitsThroughReplacedWorkers) {
-#if defined(CONCUR_SANITIZE_address)
-    // GCC 12's AddressSanitizer does not hold its allocator's lock across
-    // fork(), unlike glibc's malloc: a replacement worker forked by the pool's
-    // thread while this thread allocates inherits that lock held and hangs in
-    // its first allocation. The fork server forks from a one-thread process.
-    const char* method = "forkserver";
-#else
-    const char* method = "fork";
-#endif
+    // fork where the allocator is fork-safe (see pool_start_methods).
+    const std::string method = mptest::pool_start_methods().front() == "fork" ? "fork" : "forkserver";
     futures::ProcessPoolExecutor ex({.max_workers = 2, .mp_context = mp::get_context(method),
                                      .max_tasks_per_child = 100});
     std::vector<futures::Future<long long>> fs;
@@ -51,7 +45,8 @@ TEST(ProcessPoolSoak, ManySubmitsThroughReplacedWorkers) {
 
 TEST(ProcessPoolSoak, PoolsCreatedAndDestroyedWhileBusy) {
     for (int round = 0; round < 20; ++round) {
-        mp::Pool pool({.processes = 2, .context = mp::get_context(round % 2 ? "fork" : "forkserver")});
+        std::string method = round % 2 ? mptest::pool_start_methods().front() : "forkserver";
+        mp::Pool pool({.processes = 2, .context = mp::get_context(method)});
         auto r = pool.map_async(twice, std::vector<long long>(1000, 1));
         if (round % 3 == 0) {
             EXPECT_EQ(r.get(60s).size(), 1000u);

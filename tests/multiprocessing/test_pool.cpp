@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "concur/multiprocessing.hpp"
+#include "support.hpp"
 
 namespace mp = concur::multiprocessing;
 using namespace std::chrono_literals;
@@ -130,5 +131,5 @@ TEST_P(PoolTest, DestructorDuringRunningWorkReturns) {
     EXPECT_THROW(r.get(60s), concur::CancelledError);
 }
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest, ::testing::Values("fork", "spawn", "forkserver"),
+INSTANTIATE_TEST_SUITE_P(StartMethods, PoolTest, ::testing::ValuesIn(mptest::pool_start_methods()),
                          [](const auto& info) { return info.param; });

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -211,6 +212,50 @@ TEST(ProcessForkOnly, SubclassWithoutSerializationNeedsFork) {
     std::remove(path.c_str());
     ForkOnly s(mp::get_context("spawn"), path);
     EXPECT_THROW(s.start(), concur::ValueError);
+}
+
+namespace {
+void report_children(std::string path) { write_file(path, std::to_string(mp::active_children().size())); }
+void do_nothing() {}
+}  // namespace
+
+// Python's bootstrap empties process._children in a new child: a forked child
+// does not inherit its parent's children (CPython's test_active_children idea).
+TEST(ProcessForkOnly, ForkedChildHasNoChildrenOfItsOwn) {
+    mp::Process sleeper(mp::get_context("fork"), sleep_forever);
+    sleeper.start();
+    std::string path = temp_path("children");
+    mp::Process p(mp::get_context("fork"), report_children, path);
+    p.start();
+    EXPECT_TRUE(p.join(60s));
+    EXPECT_EQ(read_file(path), "0");
+    EXPECT_EQ(mp::active_children().size(), 1u);
+    sleeper.kill();
+    sleeper.join();
+    std::remove(path.c_str());
+}
+
+// A forked child takes the library's process lock to become itself; another
+// thread of the parent that held it at the fork must not leave it held in the
+// child (the lock is made anew there, as Python's locks are after fork).
+TEST(ProcessForkOnly, ForkWhileAnotherThreadHoldsTheProcessLock) {
+    std::atomic<bool> stop{false};
+    std::thread holder([&] {
+        while (!stop.load(std::memory_order_relaxed)) (void)mp::current_process().pid();
+    });
+    for (int i = 0; i < 50; ++i) {
+        mp::Process p(mp::get_context("fork"), do_nothing);
+        p.start();
+        bool ended = p.join(60s);
+        if (!ended) {
+            p.kill();
+            p.join();
+        }
+        ASSERT_TRUE(ended) << "child " << i << " hung on a lock held at the fork";
+        EXPECT_EQ(p.exitcode(), 0);
+    }
+    stop = true;
+    holder.join();
 }
 
 TEST(Context, StartMethodsAndCpuCount) {

@@ -17,6 +17,7 @@
 #include "concur/futures/process.hpp"
 #include "concur/futures/wait.hpp"
 #include "concur/multiprocessing.hpp"
+#include "support.hpp"
 
 namespace mp = concur::multiprocessing;
 namespace futures = concur::futures;
@@ -287,5 +288,5 @@ TEST_P(ProcessPool, WorkersExitWhenTheirParentIsKilled) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPool, ::testing::Values("fork", "spawn", "forkserver"),
+INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPool, ::testing::ValuesIn(mptest::pool_start_methods()),
                          [](const auto& info) { return info.param; });
