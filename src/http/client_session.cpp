@@ -9,7 +9,11 @@
 // Everything runs on the loop's thread: no locks.
 #include "client_session_impl.hpp"
 
+#include <strings.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <utility>
 
 #include "concur/http/response.hpp"
 
@@ -42,9 +46,12 @@ SessionImpl::SessionImpl(ClientSessionOptions o) : options(std::move(o)) {
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
 }
 
-int SessionImpl::on_socket(CURL*, curl_socket_t s, int what, void* self, void* sockp) noexcept {
+int SessionImpl::on_socket(CURL* easy, curl_socket_t s, int what, void* self, void* sockp) noexcept {
     auto* im = static_cast<SessionImpl*>(self);
     auto* sw = static_cast<SockWatch*>(sockp);
+    Transfer* t = nullptr;
+    if (easy) curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+    if (t) t->sock = what == CURL_POLL_REMOVE ? (t->sock == s ? CURL_SOCKET_BAD : t->sock) : s;
     if (what == CURL_POLL_REMOVE) {
         if (sw) im->forget(sw);
         return 0;
@@ -114,6 +121,7 @@ void SessionImpl::finish_done() noexcept {
         Transfer* t = nullptr;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
         if (!t) continue;
+        t->sock = CURL_SOCKET_BAD;  // libcurl finished with it: keeps it for the next request or closed it
         std::exception_ptr err;
         if (rc != CURLE_OK) err = cd::make_error(m->easy_handle, rc, t->errbuf, t->method, t->url, &t->parts);
         abort(t, err ? err : std::exception_ptr());
@@ -128,6 +136,19 @@ void SessionImpl::unlink(Transfer* t) noexcept {
 
 void SessionImpl::abort(Transfer* t, std::exception_ptr error) noexcept {
     if (t->done) return;
+    if (curl_socket_t s = std::exchange(t->sock, CURL_SOCKET_BAD); s != CURL_SOCKET_BAD) {
+        // Ended before its response did (cancelled, timed out): an HTTP/1
+        // connection in that state can serve nothing else, and the server
+        // must see it close now. libcurl closes it in remove_handle, but not
+        // always promptly: a socket still connecting is closed without the
+        // socket callback (an io_uring poll then holds the file open until
+        // the REMOVE that follows), and a removed transfer's connection can
+        // be left in the cache. Shut it down first. Not over TLS, where the
+        // connection may carry other HTTP/2 streams.
+        char* url = nullptr;
+        curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+        if (url && ::strncasecmp(url, "http://", 7) == 0) ::shutdown(s, SHUT_RDWR);
+    }
     curl_multi_remove_handle(multi_, t->easy);
     unlink(t);
     if (t->total.queued()) loop_->cancel_timer(&t->total);

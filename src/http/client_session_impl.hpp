@@ -35,6 +35,9 @@ struct Transfer {
     std::exception_ptr error;
     bool done = false;
     bool raise_for_status = false;
+    // The socket libcurl last asked the loop to watch for this transfer
+    // (until it said REMOVE): the connection an abort must see closed.
+    curl_socket_t sock = CURL_SOCKET_BAD;
     // The handle holds the options of a plain GET with the session's
     // defaults: the next such request only needs a new URL.
     bool plain_get = false;
