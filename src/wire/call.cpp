@@ -153,8 +153,22 @@ void encode_exception(msgpack::sbuffer& reply, std::exception_ptr e, std::string
 }
 
 void run_call(const char* data, std::size_t size, msgpack::sbuffer& reply, std::string* function_name) noexcept {
-    std::string function = "<undecoded call>";
     const long pid = static_cast<long>(::getpid());
+    detail::Invoker invoker = nullptr;
+    const void* fn = nullptr;
+    // The called function's readable name costs a symbol lookup and a
+    // demangling: made only for an error report or a caller that asks.
+    auto name = [&]() noexcept -> std::string {
+        std::string n = "<undecoded call>";
+        if (invoker) {
+            try {
+                invoker(nullptr, fn, nullptr, &n);
+            } catch (...) {
+            }
+        }
+        return n;
+    };
+    reply.clear();
     try {
         msgpack::object_handle holder;
         try {
@@ -168,7 +182,6 @@ void run_call(const char* data, std::size_t size, msgpack::sbuffer& reply, std::
             throw DecodeError("concur::wire: a message is not a call: corrupted or from another version");
         const msgpack::object* f = o.via.array.ptr;
         CodeAddress inv, fn_at;
-        const void* fn = nullptr;
         try {
             inv.module = f[0].as<std::string>();
             inv.offset = f[1].as<std::uint64_t>();
@@ -179,20 +192,22 @@ void run_call(const char* data, std::size_t size, msgpack::sbuffer& reply, std::
         } catch (const msgpack::type_error&) {
             throw DecodeError("concur::wire: a call's function identity could not be decoded");
         }
-        auto invoker = reinterpret_cast<detail::Invoker>(const_cast<void*>(resolve(inv)));
+        auto found = reinterpret_cast<detail::Invoker>(const_cast<void*>(resolve(inv)));
         if (f[2].type != msgpack::type::NIL) fn = resolve(fn_at);
-        invoker(nullptr, fn, nullptr, &function);
-        if (function_name) *function_name = function;
-        msgpack::sbuffer value;
-        Packer p(value);
-        invoker(&f[4], fn, &p, nullptr);
+        invoker = found;
+        // The value is packed straight after the outcome's header; if the
+        // call or its packing throws, the reply is started over as an error.
         Packer r(reply);
         encode_value_header(r);
-        reply.write(value.data(), value.size());
+        invoker(&f[4], fn, &r, nullptr);
     } catch (...) {
+        reply.clear();
+        std::string function = name();
         if (function_name) *function_name = function;
         encode_exception(reply, std::current_exception(), function, pid);
+        return;
     }
+    if (function_name) *function_name = name();
 }
 
 }  // namespace concur::wire

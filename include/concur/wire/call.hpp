@@ -179,9 +179,10 @@ void encode_call(msgpack::sbuffer& out, F&& fn, Args&&... args) {
 }
 
 // Runs one encoded call in this process (the worker side) and writes its
-// outcome to `reply`: the result, or the exception it threw (type name,
-// message, function, this pid), or a DecodeError if the call could not be
-// decoded. Never throws; whatever the call does, `reply` is a valid outcome.
+// outcome to `reply` (replacing what it held): the result, or the exception it
+// threw (type name, message, function, this pid), or a DecodeError if the call
+// could not be decoded. Never throws; whatever the call does, `reply` is a
+// valid outcome.
 // If `function_name` is given, it receives the called function's name.
 void run_call(const char* data, std::size_t size, msgpack::sbuffer& reply,
               std::string* function_name = nullptr) noexcept;
