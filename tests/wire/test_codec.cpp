@@ -482,3 +482,43 @@ TEST(Codec, MessageNamesTheExpectedType) {
         EXPECT_NE(std::string(e.what()).find("std::vector<int"), std::string::npos) << e.what();
     }
 }
+
+// ---- wire::Bulk ---------------------------------------------------------------
+
+TEST(Codec, BulkOfNumbersCrossesAsOneBlockOfBytes) {
+    wire::Bulk<long> longs{{0, -1, std::numeric_limits<long>::min(), std::numeric_limits<long>::max(), 42}};
+    EXPECT_EQ(round_trip(longs).values, longs.values);
+    wire::Bulk<double> doubles{{0.5, -1e300, std::numeric_limits<double>::infinity()}};
+    EXPECT_EQ(round_trip(doubles).values, doubles.values);
+    wire::Bulk<std::uint8_t> bytes{{0, 255, 7}};
+    EXPECT_EQ(round_trip(bytes).values, bytes.values);
+    EXPECT_TRUE(round_trip(wire::Bulk<int>{}).values.empty());
+    msgpack::sbuffer buf;
+    wire::Packer p(buf);
+    p.pack(longs);
+    auto oh = msgpack::unpack(buf.data(), buf.size());
+    EXPECT_EQ(oh.get().type, msgpack::type::BIN);
+    EXPECT_EQ(oh.get().via.bin.size, 5 * sizeof(long));
+}
+
+TEST(Codec, BulkOfOtherTypesCrossesAsAnArray) {
+    wire::Bulk<std::string> strings{{"a", "", "bc"}};
+    EXPECT_EQ(round_trip(strings).values, strings.values);
+    wire::Bulk<bool> flags{{true, false, true}};
+    EXPECT_EQ(round_trip(flags).values, flags.values);
+    msgpack::sbuffer buf;
+    wire::Packer p(buf);
+    p.pack(strings);
+    EXPECT_EQ(msgpack::unpack(buf.data(), buf.size()).get().type, msgpack::type::ARRAY);
+}
+
+TEST(Codec, BulkOfTornBytesIsDecodeError) {
+    // 7 bytes cannot hold a whole number of longs; an array is not a block.
+    auto torn = hand_reply([](wire::Packer& p) {
+        p.pack_bin(7);
+        p.pack_bin_body("1234567", 7);
+    });
+    EXPECT_THROW(wire::decode_result<wire::Bulk<long>>(torn.data(), torn.size()), wire::DecodeError);
+    auto array = hand_reply([](wire::Packer& p) { p.pack(std::vector<long>{1, 2}); });
+    EXPECT_THROW(wire::decode_result<wire::Bulk<long>>(array.data(), array.size()), wire::DecodeError);
+}

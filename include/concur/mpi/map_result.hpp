@@ -14,6 +14,7 @@
 #include "concur/errors.hpp"
 #include "concur/futures/future.hpp"
 #include "concur/futures/wait.hpp"
+#include "concur/wire/codec.hpp"
 
 namespace concur::mpi {
 
@@ -49,7 +50,7 @@ template <class V>
 class MapResult {
 public:
     // `items`: how many results the chunks hold in all (list() reserves them).
-    MapResult(std::vector<futures::Future<std::vector<V>>> chunks, concur::detail::Deadline deadline, bool unordered,
+    MapResult(std::vector<futures::Future<wire::Bulk<V>>> chunks, concur::detail::Deadline deadline, bool unordered,
               std::size_t items = 0)
         : chunks_(std::move(chunks)), deadline_(deadline), items_(items) {
         if (unordered) {
@@ -118,7 +119,7 @@ private:
                 throw TimeoutError("map(): a result was not ready before the timeout");
             }
             ++next_;
-            current_ = std::move(chunks_[index]).result();
+            current_ = std::move(chunks_[index]).result().values;
             pos_ = 0;
         }
     }
@@ -129,7 +130,7 @@ private:
                                   : std::chrono::duration_cast<std::chrono::nanoseconds>(left);
     }
 
-    std::vector<futures::Future<std::vector<V>>> chunks_;
+    std::vector<futures::Future<wire::Bulk<V>>> chunks_;
     concur::detail::Deadline deadline_;
     std::size_t items_ = 0;
     std::unique_ptr<futures::detail::CompletionQueue> completed_;  // set when unordered

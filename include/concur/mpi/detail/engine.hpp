@@ -110,27 +110,37 @@ auto submit_call(Engine& engine, F fn, Args&&... args) {
     return submit_call_sized(engine, 256, fn, std::forward<Args>(args)...);
 }
 
-// Runs one chunk of a single-range map in the worker: the items travel as a
-// plain array (not an array of 1-tuples), half the objects to decode.
+// Runs one chunk of a single-range map in the worker. The items travel as a
+// plain array (not an array of 1-tuples), and items and results of plain
+// numbers as one block of bytes each (wire::Bulk): on a map of trivial calls,
+// decoding an object per number was most of the work of the executor's
+// manager thread and of each worker.
 template <class Fn, class A>
-std::vector<futures::map_value_t<Fn, A&>> run_chunk1(wire::Function<Fn> f, std::vector<A>& items) {
-    std::vector<futures::map_value_t<Fn, A&>> out;
-    out.reserve(items.size());
-    for (auto& item : items) {
+wire::Bulk<futures::map_value_t<Fn, A&>> run_chunk1(wire::Function<Fn> f, wire::Bulk<A>& items) {
+    wire::Bulk<futures::map_value_t<Fn, A&>> out;
+    out.values.reserve(items.values.size());
+    for (auto& item : items.values) {
         if constexpr (std::is_void_v<decltype(f.fn(item))>) {
             f.fn(item);
-            out.emplace_back();
+            out.values.emplace_back();
         } else {
-            out.push_back(f.fn(item));
+            out.values.push_back(f.fn(item));
         }
     }
     return out;
 }
 
+// The zipped form's runner, with its results in bulk too.
+template <class Fn, class... A>
+wire::Bulk<futures::map_value_t<Fn, A&...>> run_chunk_zip(wire::Function<Fn> f,
+                                                          std::vector<std::tuple<A...>>& items) {
+    return {multiprocessing::detail::run_chunk<Fn, A...>(f, items)};
+}
+
 // The futures of a map's chunks, in order, and how many items they hold.
 template <class V>
 struct MapChunks {
-    std::vector<futures::Future<std::vector<V>>> chunks;
+    std::vector<futures::Future<wire::Bulk<V>>> chunks;
     std::size_t items = 0;
 };
 
@@ -147,8 +157,8 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
     msgpack::sbuffer scratch;
     auto submit_chunk = [&](std::vector<A>&& chunk) {
         out.items += chunk.size();
-        out.chunks.push_back(
-            submit_call_packed(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, std::move(chunk)));
+        out.chunks.push_back(submit_call_packed(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn},
+                                                wire::Bulk<A>{std::move(chunk)}));
     };
     if constexpr (std::ranges::sized_range<R>) {
         std::size_t n = static_cast<std::size_t>(std::ranges::size(range));
@@ -209,7 +219,7 @@ auto submit_map_zip(Engine& engine, F fn, std::size_t chunksize, Ranges&&... ran
     for (std::size_t end : ends) {
         std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
                                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
-        auto runner = &multiprocessing::detail::run_chunk<Fn, std::ranges::range_value_t<Ranges>...>;
+        auto runner = &run_chunk_zip<Fn, std::ranges::range_value_t<Ranges>...>;
         chunks.push_back(submit_call_packed(engine, scratch, runner, wire::Function<Fn>{fn}, std::move(chunk)));
         begin = end;
     }
