@@ -38,10 +38,6 @@ struct Sending {
     MPI_Request request = MPI_REQUEST_NULL;
 };
 
-// Calls travel in messages of about this size at most: a worker starts on
-// the first while the next are on their way (and Open MPI sends messages
-// below its eager limit, 64 KiB over TCP, without a rendezvous).
-constexpr std::size_t kBatchBytes = 32 * 1024;
 
 // How many calls a worker may hold: about 1 ms of work, from the mean time
 // of the calls it reported (one at a time until something is known), and at
@@ -282,7 +278,7 @@ bool Engine::Core::dispatch(bool& progressed) {
     if (items.empty()) return true;
     progressed = true;
     // Give each worker a share of the items in proportion to its room, in
-    // messages of at most kBatchBytes, taking turns: every worker gets its
+    // messages of at most kBatchBytes (protocol.hpp), taking turns: every worker gets its
     // first message early and starts while the rest are on their way.
     struct Share {
         std::size_t worker, next, end;

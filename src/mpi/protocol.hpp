@@ -26,6 +26,13 @@ enum Tag : int { kCalls = 0x7c01, kResults = 0x7c02, kExit = 0x7c03, kBye = 0x7c
 
 inline constexpr std::uint64_t kInitializerId = 0;
 
+// Calls and outcomes travel in messages of about this size at most: a worker
+// starts on the first calls while the next are on their way, the client
+// decodes the first outcomes while the next come, and Open MPI sends a
+// message below its eager limit (64 KiB over TCP) at once, where a larger one
+// waits for a rendezvous that needs both ends to poll.
+inline constexpr std::size_t kBatchBytes = 32 * 1024;
+
 struct CallHeader {
     std::uint64_t id;
     std::uint32_t length;

@@ -36,7 +36,12 @@ public:
         out_.append(reinterpret_cast<const char*>(&h), sizeof h);
         out_.append(reply.data(), reply.size());
     }
-    bool overdue() const { return !out_.empty() && Clock::now() - oldest_ > std::chrono::microseconds(100); }
+    // Due to be sent: its oldest outcome has waited 100 us, or it is as large
+    // as a message should get (kBatchBytes).
+    bool overdue() const {
+        return !out_.empty() &&
+               (out_.size() >= kBatchBytes || Clock::now() - oldest_ > std::chrono::microseconds(100));
+    }
 
     // Starts sending what is buffered; frees the buffers of finished sends.
     // False if MPI failed.

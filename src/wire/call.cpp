@@ -153,7 +153,6 @@ void encode_exception(msgpack::sbuffer& reply, std::exception_ptr e, std::string
 }
 
 void run_call(const char* data, std::size_t size, msgpack::sbuffer& reply, std::string* function_name) noexcept {
-    const long pid = static_cast<long>(::getpid());
     detail::Invoker invoker = nullptr;
     const void* fn = nullptr;
     // The called function's readable name costs a symbol lookup and a
@@ -204,7 +203,8 @@ void run_call(const char* data, std::size_t size, msgpack::sbuffer& reply, std::
         reply.clear();
         std::string function = name();
         if (function_name) *function_name = function;
-        encode_exception(reply, std::current_exception(), function, pid);
+        // getpid() is a system call (glibc no longer caches it): only here.
+        encode_exception(reply, std::current_exception(), function, static_cast<long>(::getpid()));
         return;
     }
     if (function_name) *function_name = name();

@@ -498,7 +498,24 @@ TEST(Codec, BulkOfNumbersCrossesAsOneBlockOfBytes) {
     p.pack(longs);
     auto oh = msgpack::unpack(buf.data(), buf.size());
     EXPECT_EQ(oh.get().type, msgpack::type::BIN);
-    EXPECT_EQ(oh.get().via.bin.size, 5 * sizeof(long));
+    // The count, then zigzag varints: 0, -1 and 42 a byte each, the extremes 10.
+    EXPECT_EQ(oh.get().via.bin.size, 1u + 1 + 1 + 10 + 10 + 1);
+    msgpack::sbuffer fbuf;
+    wire::Packer fp(fbuf);
+    fp.pack(doubles);
+    auto foh = msgpack::unpack(fbuf.data(), fbuf.size());
+    EXPECT_EQ(foh.get().type, msgpack::type::BIN);
+    EXPECT_EQ(foh.get().via.bin.size, 3 * sizeof(double));
+}
+
+TEST(Codec, BulkIntegersKeepEveryWidthAndSign) {
+    wire::Bulk<std::int8_t> i8{{-128, -1, 0, 127}};
+    EXPECT_EQ(round_trip(i8).values, i8.values);
+    wire::Bulk<std::uint64_t> u64{{0, 127, 128, 16383, 16384, std::numeric_limits<std::uint64_t>::max()}};
+    EXPECT_EQ(round_trip(u64).values, u64.values);
+    wire::Bulk<int> ints;
+    for (int k = -70000; k <= 70000; k += 7) ints.values.push_back(k);
+    EXPECT_EQ(round_trip(ints).values, ints.values);
 }
 
 TEST(Codec, BulkOfOtherTypesCrossesAsAnArray) {
@@ -513,12 +530,32 @@ TEST(Codec, BulkOfOtherTypesCrossesAsAnArray) {
 }
 
 TEST(Codec, BulkOfTornBytesIsDecodeError) {
-    // 7 bytes cannot hold a whole number of longs; an array is not a block.
+    // A count of 49 ('1') with 6 bytes after it; 7 bytes cannot hold whole
+    // doubles; an array is not a block.
     auto torn = hand_reply([](wire::Packer& p) {
         p.pack_bin(7);
         p.pack_bin_body("1234567", 7);
     });
     EXPECT_THROW(wire::decode_result<wire::Bulk<long>>(torn.data(), torn.size()), wire::DecodeError);
+    EXPECT_THROW(wire::decode_result<wire::Bulk<double>>(torn.data(), torn.size()), wire::DecodeError);
     auto array = hand_reply([](wire::Packer& p) { p.pack(std::vector<long>{1, 2}); });
     EXPECT_THROW(wire::decode_result<wire::Bulk<long>>(array.data(), array.size()), wire::DecodeError);
+    // One value, 300 (zigzag 600: 0xd8 0x04), cannot be an int8_t; a varint
+    // cut short; bytes left over after the count's values.
+    auto wide = hand_reply([](wire::Packer& p) {
+        p.pack_bin(3);
+        p.pack_bin_body("\x01\xd8\x04", 3);
+    });
+    EXPECT_THROW(wire::decode_result<wire::Bulk<std::int8_t>>(wide.data(), wide.size()), wire::DecodeError);
+    EXPECT_EQ(wire::decode_result<wire::Bulk<int>>(wide.data(), wide.size()).values, std::vector<int>{300});
+    auto cut = hand_reply([](wire::Packer& p) {
+        p.pack_bin(2);
+        p.pack_bin_body("\x01\xd8", 2);
+    });
+    EXPECT_THROW(wire::decode_result<wire::Bulk<int>>(cut.data(), cut.size()), wire::DecodeError);
+    auto extra = hand_reply([](wire::Packer& p) {
+        p.pack_bin(3);
+        p.pack_bin_body("\x01\x02\x02", 3);
+    });
+    EXPECT_THROW(wire::decode_result<wire::Bulk<int>>(extra.data(), extra.size()), wire::DecodeError);
 }

@@ -17,10 +17,12 @@
 #include <msgpack.hpp>
 
 #include <array>
-#include <cstring>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <deque>
+#include <limits>
 #include <list>
 #include <map>
 #include <optional>
@@ -143,24 +145,83 @@ struct cannot_cross_a_process {
 template <class T>
 inline constexpr bool require_serializable = cannot_cross_a_process<std::remove_cvref_t<T>>::value;
 
-// A vector of values that crosses in bulk: when T is a plain number (not
-// bool), as one msgpack BIN of the vector's bytes, which costs a memcpy to
-// write and to read where an array of numbers costs a branchy encoding per
-// item and a decoded object per item; else as an ordinary array. The bytes
-// are in the sender's representation: both ends run the same binary (a
-// pool's workers, the ranks of one MPI job), so they share it. For a map's
-// chunks: thousands of results, one per call.
+// A vector of values that crosses in bulk: when T is a number (not bool), as
+// one msgpack BIN -- integers as a count and zigzag varints (a value below 64
+// in magnitude takes one byte, below 8192 two), floating point as its bytes --
+// which costs a tight loop to write and to read, where an array of numbers
+// costs a decoded msgpack object per item. Other types travel as an ordinary
+// array. Floating-point bytes are in the sender's representation: both ends
+// run the same binary (a pool's workers, the ranks of one MPI job). For a
+// map's chunks: thousands of results, one per call.
 template <class T>
 struct Bulk {
     using value_type = T;
     std::vector<T> values;
 };
 
+namespace detail {
+
+// Zigzag varints (LEB128): 7 bits a byte, low bits first, the top bit says
+// that more follow.
+inline char* put_varint(char* out, std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+        *out++ = static_cast<char>(v | 0x80);
+        v >>= 7;
+    }
+    *out++ = static_cast<char>(v);
+    return out;
+}
+// False if the bytes end first or the value needs more than 64 bits.
+inline bool get_varint(const unsigned char*& in, const unsigned char* end, std::uint64_t& v) noexcept {
+    v = 0;
+    for (int shift = 0; shift < 64 && in < end; shift += 7) {
+        unsigned char b = *in++;
+        v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+        if (!(b & 0x80)) return shift < 63 || b <= 1;
+    }
+    return false;
+}
+template <class T>
+std::uint64_t zigzag(T x) noexcept {
+    if constexpr (std::is_signed_v<T>) {
+        auto v = static_cast<std::int64_t>(x);
+        return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+    } else {
+        return static_cast<std::uint64_t>(x);
+    }
+}
+// The value of `z` as a T, or false if it does not fit.
+template <class T>
+bool unzigzag(std::uint64_t z, T& out) noexcept {
+    if constexpr (std::is_signed_v<T>) {
+        auto v = static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
+        if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
+        out = static_cast<T>(v);
+    } else {
+        if (z > std::numeric_limits<T>::max()) return false;
+        out = static_cast<T>(z);
+    }
+    return true;
+}
+
+}  // namespace detail
+
 template <class T>
 struct codec<Bulk<T>> {
-    static constexpr bool raw = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+    static constexpr bool varints = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+    static constexpr bool raw = std::is_floating_point_v<T>;
     static void pack(Packer& p, const Bulk<T>& b) {
-        if constexpr (raw) {
+        if constexpr (varints) {
+            // Written into a buffer kept by the thread, then copied once.
+            thread_local std::vector<char> scratch;
+            std::size_t most = 10 * (b.values.size() + 1);
+            if (scratch.size() < most) scratch.resize(most);
+            char* at = detail::put_varint(scratch.data(), b.values.size());
+            for (T x : b.values) at = detail::put_varint(at, detail::zigzag(x));
+            auto bytes = static_cast<std::uint32_t>(at - scratch.data());
+            p.pack_bin(bytes);
+            p.pack_bin_body(scratch.data(), bytes);
+        } else if constexpr (raw) {
             auto bytes = static_cast<std::uint32_t>(b.values.size() * sizeof(T));
             p.pack_bin(bytes);
             p.pack_bin_body(reinterpret_cast<const char*>(b.values.data()), bytes);
@@ -170,7 +231,23 @@ struct codec<Bulk<T>> {
     }
     static Bulk<T> unpack(const msgpack::object& o) {
         Bulk<T> b;
-        if constexpr (raw) {
+        if constexpr (varints) {
+            if (o.type != msgpack::type::BIN) throw msgpack::type_error();
+            auto* in = reinterpret_cast<const unsigned char*>(o.via.bin.ptr);
+            const unsigned char* end = in + o.via.bin.size;
+            std::uint64_t count = 0;
+            // Every value takes a byte at least: a count beyond the bytes is a lie.
+            if (!detail::get_varint(in, end, count) || count > static_cast<std::uint64_t>(end - in))
+                throw msgpack::type_error();
+            b.values.reserve(static_cast<std::size_t>(count));
+            for (std::uint64_t i = 0; i < count; ++i) {
+                std::uint64_t z;
+                T x;
+                if (!detail::get_varint(in, end, z) || !detail::unzigzag(z, x)) throw msgpack::type_error();
+                b.values.push_back(x);
+            }
+            if (in != end) throw msgpack::type_error();
+        } else if constexpr (raw) {
             if (o.type != msgpack::type::BIN || o.via.bin.size % sizeof(T) != 0) throw msgpack::type_error();
             b.values.resize(o.via.bin.size / sizeof(T));
             if (o.via.bin.size) std::memcpy(b.values.data(), o.via.bin.ptr, o.via.bin.size);

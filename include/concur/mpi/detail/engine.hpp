@@ -155,10 +155,9 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
     using V = futures::map_value_t<Fn, A&>;
     MapChunks<V> out;
     msgpack::sbuffer scratch;
-    auto submit_chunk = [&](std::vector<A>&& chunk) {
-        out.items += chunk.size();
-        out.chunks.push_back(submit_call_packed(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn},
-                                                wire::Bulk<A>{std::move(chunk)}));
+    auto submit_chunk = [&](wire::Bulk<A>& chunk) {  // encoded, not moved: its buffer serves the next chunk
+        out.items += chunk.values.size();
+        out.chunks.push_back(submit_call_packed(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, chunk));
     };
     if constexpr (std::ranges::sized_range<R>) {
         std::size_t n = static_cast<std::size_t>(std::ranges::size(range));
@@ -166,12 +165,12 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
         out.chunks.reserve(ends.size());
         auto it = std::ranges::begin(range);
         std::size_t begin = 0;
-        std::vector<A> chunk;
+        wire::Bulk<A> chunk;
         for (std::size_t end : ends) {
-            chunk.clear();
-            chunk.reserve(end - begin);
-            for (std::size_t i = begin; i < end; ++i, ++it) chunk.emplace_back(*it);
-            submit_chunk(std::move(chunk));
+            chunk.values.clear();
+            chunk.values.reserve(end - begin);
+            for (std::size_t i = begin; i < end; ++i, ++it) chunk.values.emplace_back(*it);
+            submit_chunk(chunk);
             begin = end;
         }
     } else {
@@ -181,8 +180,9 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
         out.chunks.reserve(ends.size());
         std::size_t begin = 0;
         for (std::size_t end : ends) {
-            submit_chunk(std::vector<A>(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
-                                        std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end))));
+            wire::Bulk<A> chunk{std::vector<A>(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
+                                               std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)))};
+            submit_chunk(chunk);
             begin = end;
         }
     }
