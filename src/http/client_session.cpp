@@ -139,12 +139,13 @@ void SessionImpl::abort(Transfer* t, std::exception_ptr error) noexcept {
     if (curl_socket_t s = std::exchange(t->sock, CURL_SOCKET_BAD); s != CURL_SOCKET_BAD) {
         // Ended before its response did (cancelled, timed out): an HTTP/1
         // connection in that state can serve nothing else, and the server
-        // must see it close now. libcurl closes it in remove_handle, but not
-        // always promptly: a socket still connecting is closed without the
-        // socket callback (an io_uring poll then holds the file open until
-        // the REMOVE that follows), and a removed transfer's connection can
-        // be left in the cache. Shut it down first. Not over TLS, where the
-        // connection may carry other HTTP/2 streams.
+        // must see it close now. libcurl closes it in remove_handle, but a
+        // socket still connecting is closed there without the socket
+        // callback (an io_uring poll then holds the file open until the
+        // REMOVE that follows), and CI once saw cancelled connections stay
+        // open 30 s under TSan. Shut it down first, whatever libcurl does
+        // next. Not over TLS, where the connection may carry other HTTP/2
+        // streams.
         char* url = nullptr;
         curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
         if (url && ::strncasecmp(url, "http://", 7) == 0) ::shutdown(s, SHUT_RDWR);

@@ -38,7 +38,6 @@ struct Sending {
     MPI_Request request = MPI_REQUEST_NULL;
 };
 
-
 // How many calls a worker may hold: about 1 ms of work, from the mean time
 // of the calls it reported (one at a time until something is known), and at
 // least two: the next call is there when one ends, so that a worker never
