@@ -121,9 +121,7 @@ TEST(Seed001Fragments, EveryFragmentRunsThenTheQueriesOnAProcessPool) {
 
 TEST(Seed002DownloadPool, EveryPageIsReadByAPoolWorkerWithItsOwnSession) {
     TestHttpServer server;
-    std::vector<std::string> urls;
-    for (int i = 0; i < 20; ++i)
-        urls.push_back(server.url((i % 2 ? "/chunked/" : "/fixed/") + std::to_string(i)));
+    std::vector<std::string> urls = server.pages(20);
     Outcome o = run_example(EXAMPLE_SEED002_DOWNLOAD_POOL, urls);
     ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);
     auto out = lines(o.out);

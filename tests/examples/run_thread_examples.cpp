@@ -176,9 +176,7 @@ TEST(Seed004, RaceLosesUpdatesOnlyWithoutTheLock) {
 
 TEST(Seed002Download, DownloadsEveryPageOnKeepAliveSessions) {
     TestHttpServer server;
-    std::vector<std::string> urls;
-    for (int i = 0; i < 20; ++i)
-        urls.push_back(server.url((i % 2 ? "/chunked/" : "/fixed/") + std::to_string(i)));
+    std::vector<std::string> urls = server.pages(20);
     Outcome o = run_example(EXAMPLE_SEED002_DOWNLOAD_THREADS, urls);
     ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);
     auto out = lines(o.out);
@@ -234,9 +232,7 @@ TEST(Seed002Download, MalformedUrlIsAClearError) {
 
 TEST(Seed002Download, SequentialReadsEveryPageOnOneConnection) {
     TestHttpServer server;
-    std::vector<std::string> urls;
-    for (int i = 0; i < 20; ++i)
-        urls.push_back(server.url((i % 2 ? "/chunked/" : "/fixed/") + std::to_string(i)));
+    std::vector<std::string> urls = server.pages(20);
     Outcome o = run_example(EXAMPLE_SEED002_DOWNLOAD_SEQUENTIAL, urls);
     ASSERT_TRUE(o.exited && o.exit_code == 0) << describe(o);
     auto out = lines(o.out);

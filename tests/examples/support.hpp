@@ -341,6 +341,12 @@ public:
     std::string url(const std::string& path) const {
         return "http://127.0.0.1:" + std::to_string(port_) + path;
     }
+    // n pages, chunked and Content-Length in turn: the download examples' input.
+    std::vector<std::string> pages(int n) const {
+        std::vector<std::string> out;
+        for (int i = 0; i < n; ++i) out.push_back(url((i % 2 ? "/chunked/" : "/fixed/") + std::to_string(i)));
+        return out;
+    }
     int connections() const { return connections_; }
     int requests() const { return requests_; }
 
