@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -15,6 +16,13 @@ namespace mpitest {
 
 inline long square(long x) { return x * x; }
 inline long add(long a, long b) { return a + b; }
+inline long negate(long x) { return -x; }
+inline double half(long x) { return static_cast<double>(x) / 2; }
+inline std::string decimal(long x) { return std::to_string(x); }
+inline std::string env_of(std::string name) {
+    const char* v = std::getenv(name.c_str());
+    return v ? v : "<unset>";
+}
 inline int rank_of_worker() { return concur::mpi::world_rank(); }
 inline long sleep_then(long ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));

@@ -135,6 +135,45 @@ TEST_F(MPIPool, DoneCallbacksRunAndMaySubmit) {
     EXPECT_EQ(chained_future.result(), 81);
 }
 
+// A map's results come back whole whatever their type: integers and floating
+// point as blocks of bytes that list() or the iterator decodes, other types as
+// arrays; list() after iterating has begun returns the rest.
+TEST_F(MPIPool, MapResultsOfEveryKindComeBackWhole) {
+    std::vector<long> xs(3000);
+    std::iota(xs.begin(), xs.end(), -1500L);
+    std::vector<long> negated = ex.map(negate, xs, {.chunksize = 100}).list();
+    ASSERT_EQ(negated.size(), xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) ASSERT_EQ(negated[i], -xs[i]);
+    std::vector<double> halves = ex.map(half, xs, {.chunksize = 64}).list();
+    ASSERT_EQ(halves.size(), xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) ASSERT_EQ(halves[i], static_cast<double>(xs[i]) / 2);
+    std::size_t i = 0;
+    for (const std::string& s : ex.map(decimal, xs, {.chunksize = 33})) ASSERT_EQ(s, std::to_string(xs[i++]));
+    EXPECT_EQ(i, xs.size());
+    auto squares = ex.map(square, xs, {.chunksize = 7});
+    auto it = squares.begin();
+    EXPECT_EQ(*it, xs[0] * xs[0]);
+    ++it;
+    EXPECT_EQ(*it, xs[1] * xs[1]);
+    std::vector<long> rest = squares.list();
+    ASSERT_EQ(rest.size(), xs.size() - 2);
+    for (std::size_t k = 0; k < rest.size(); ++k) ASSERT_EQ(rest[k], xs[k + 2] * xs[k + 2]);
+}
+
+// Open MPI yields the CPU in every idle progress call once ranks outnumber
+// cores; a spawned worker polls with its own sleeps, so it is spawned with
+// that off unless the user set it (src/mpi/executors.cpp, spawn_info).
+TEST_F(MPIPool, SpawnedWorkersDoNotYieldInsideMPI) {
+    if (std::getenv("OMPI_MCA_mpi_yield_when_idle")) GTEST_SKIP() << "set by the caller, and left as it is";
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int length = 0;
+    MPI_Get_library_version(version, &length);
+    std::string v(version, static_cast<std::size_t>(length));
+    if (v.rfind("Open MPI v4", 0) != 0) GTEST_SKIP() << "not Open MPI 4: " << v.substr(0, 40);
+    EXPECT_EQ(ex.submit(env_of, std::string("OMPI_MCA_mpi_yield_when_idle")).result(), "0");
+    EXPECT_EQ(env_of("OMPI_MCA_mpi_yield_when_idle"), "<unset>");  // the client's own MPI is untouched
+}
+
 TEST(MPIPoolExecutor, BadArgumentsAreTypedErrors) {
     EXPECT_THROW(mpi::MPIPoolExecutor({.max_workers = 0}), concur::ValueError);
 }

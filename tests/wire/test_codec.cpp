@@ -559,3 +559,44 @@ TEST(Codec, BulkOfTornBytesIsDecodeError) {
     });
     EXPECT_THROW(wire::decode_result<wire::Bulk<int>>(extra.data(), extra.size()), wire::DecodeError);
 }
+
+// What a Bulk<T> reply decodes to as a PackedBulk<T> (an MPI map's chunks):
+// numbers stay bytes until append_to, which adds to what `out` holds already;
+// other types arrive decoded. Torn bytes are found when they are read.
+template <class T>
+wire::PackedBulk<T> packed_reply(const wire::Bulk<T>& b) {
+    msgpack::sbuffer call;
+    wire::encode_call(call, &echo<wire::Bulk<T>>, b);
+    msgpack::sbuffer reply;
+    wire::run_call(call.data(), call.size(), reply);
+    std::string delivered(reply.data(), reply.size());
+    return wire::decode_result<wire::PackedBulk<T>>(delivered.data(), delivered.size());
+}
+
+TEST(Codec, PackedBulkDecodesWhenRead) {
+    wire::PackedBulk<long> longs = packed_reply(wire::Bulk<long>{{-3, 0, std::numeric_limits<long>::max()}});
+    EXPECT_FALSE(longs.bytes.empty());
+    EXPECT_TRUE(longs.values.empty());
+    std::vector<long> out{7};
+    longs.append_to(out);
+    EXPECT_EQ(out, (std::vector<long>{7, -3, 0, std::numeric_limits<long>::max()}));
+    wire::PackedBulk<double> doubles = packed_reply(wire::Bulk<double>{{0.25, -2.5}});
+    std::vector<double> dout;
+    doubles.append_to(dout);
+    EXPECT_EQ(dout, (std::vector<double>{0.25, -2.5}));
+    wire::PackedBulk<std::string> strings = packed_reply(wire::Bulk<std::string>{{"a", "bc"}});
+    EXPECT_EQ(strings.values, (std::vector<std::string>{"a", "bc"}));
+    std::vector<std::string> sout{"z"};
+    strings.append_to(sout);
+    EXPECT_EQ(sout, (std::vector<std::string>{"z", "a", "bc"}));
+
+    auto torn = hand_reply([](wire::Packer& p) {
+        p.pack_bin(2);
+        p.pack_bin_body("\x01\xd8", 2);  // one value, cut short
+    });
+    auto late = wire::decode_result<wire::PackedBulk<int>>(torn.data(), torn.size());
+    std::vector<int> iout;
+    EXPECT_THROW(late.append_to(iout), msgpack::type_error);
+    auto array = hand_reply([](wire::Packer& p) { p.pack(std::vector<long>{1, 2}); });
+    EXPECT_THROW(wire::decode_result<wire::PackedBulk<long>>(array.data(), array.size()), wire::DecodeError);
+}

@@ -92,7 +92,7 @@ private:
     auto map_with(const MapOptions& opts, F fn, Rs&&... ranges) {
         auto deadline = opts.timeout ? concur::detail::Deadline(*opts.timeout) : concur::detail::Deadline();
         auto submitted = submit_map(engine(), fn, opts.chunksize, std::forward<Rs>(ranges)...);
-        using V = typename decltype(submitted.chunks)::value_type::value_type::value_type;  // of Future<wire::Bulk<V>>
+        using V = typename decltype(submitted.chunks)::value_type::value_type::value_type;  // of Future<wire::PackedBulk<V>>
         return MapResult<V>(std::move(submitted.chunks), deadline, opts.unordered, submitted.items);
     }
 };

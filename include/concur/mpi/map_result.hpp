@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "concur/detail/deadline.hpp"
+#include "concur/detail/prefault.hpp"
 #include "concur/errors.hpp"
 #include "concur/futures/future.hpp"
 #include "concur/futures/wait.hpp"
@@ -50,7 +51,7 @@ template <class V>
 class MapResult {
 public:
     // `items`: how many results the chunks hold in all (list() reserves them).
-    MapResult(std::vector<futures::Future<wire::Bulk<V>>> chunks, concur::detail::Deadline deadline, bool unordered,
+    MapResult(std::vector<futures::Future<wire::PackedBulk<V>>> chunks, concur::detail::Deadline deadline, bool unordered,
               std::size_t items = 0)
         : chunks_(std::move(chunks)), deadline_(deadline), items_(items) {
         if (unordered) {
@@ -96,10 +97,19 @@ public:
     std::default_sentinel_t end() const noexcept { return {}; }
 
     // Every result (blocking), e.g. `auto v = ex.map(f, xs).list();`.
+    // Throws as iterating does, and wire::DecodeError for a chunk of results that
+    // arrived torn.
     std::vector<V> list() {
         std::vector<V> out;
-        if (!started_) out.reserve(items_);  // one allocation: fresh pages are dear
-        for (auto& v : *this) out.push_back(std::move(v));
+        if (started_) {
+            for (auto& v : *this) out.push_back(std::move(v));
+            return out;
+        }
+        started_ = true;
+        out.reserve(items_);  // one allocation, faulted in at once: fresh pages are dear
+        concur::detail::prefault(out.data(), out.capacity() * sizeof(V));
+        while (next_ < chunks_.size()) take(next_chunk(), out);  // decoded straight into `out`
+        done_ = true;
         return out;
     }
 
@@ -112,15 +122,29 @@ private:
                 done_ = true;
                 return;
             }
-            std::size_t index = next_;
-            if (completed_) {
-                index = static_cast<std::size_t>(completed_->next(deadline_));
-            } else if (!detail::wait_done(chunks_[index], remaining())) {
-                throw TimeoutError("map(): a result was not ready before the timeout");
-            }
-            ++next_;
-            current_ = std::move(chunks_[index]).result().values;
+            current_.clear();
+            take(next_chunk(), current_);
             pos_ = 0;
+        }
+    }
+    // Waits for the next chunk in the order asked for; its index.
+    std::size_t next_chunk() {
+        std::size_t index = next_;
+        if (completed_) {
+            index = static_cast<std::size_t>(completed_->next(deadline_));
+        } else if (!detail::wait_done(chunks_[index], remaining())) {
+            throw TimeoutError("map(): a result was not ready before the timeout");
+        }
+        ++next_;
+        return index;
+    }
+    // Appends chunk `index`'s results to `out`, or throws its exception.
+    void take(std::size_t index, std::vector<V>& out) {
+        wire::PackedBulk<V> results = std::move(chunks_[index]).result();
+        try {
+            results.append_to(out);
+        } catch (const msgpack::type_error&) {
+            throw wire::DecodeError("concur::mpi: map(): a chunk of results arrived torn or corrupted");
         }
     }
     std::chrono::nanoseconds remaining() const {
@@ -130,7 +154,7 @@ private:
                                   : std::chrono::duration_cast<std::chrono::nanoseconds>(left);
     }
 
-    std::vector<futures::Future<wire::Bulk<V>>> chunks_;
+    std::vector<futures::Future<wire::PackedBulk<V>>> chunks_;
     concur::detail::Deadline deadline_;
     std::size_t items_ = 0;
     std::unique_ptr<futures::detail::CompletionQueue> completed_;  // set when unordered

@@ -206,12 +206,51 @@ bool unzigzag(std::uint64_t z, T& out) noexcept {
 
 }  // namespace detail
 
+namespace detail {
+
+template <class T>
+inline constexpr bool bulk_varints = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <class T>
+inline constexpr bool bulk_raw = std::is_floating_point_v<T>;
+// Whether a Bulk<T> crosses as a BIN (numbers) rather than an array.
+template <class T>
+inline constexpr bool bulk_as_bytes = bulk_varints<T> || bulk_raw<T>;
+
+// Appends the values a Bulk<T>'s BIN body holds to `out`. False if the bytes
+// are torn or corrupted (a count beyond them, a value that does not fit T,
+// bytes left over); `out` may then hold some of the values.
+template <class T>
+bool append_bulk_bytes(const char* data, std::size_t size, std::vector<T>& out) {
+    if constexpr (bulk_varints<T>) {
+        auto* in = reinterpret_cast<const unsigned char*>(data);
+        const unsigned char* end = in + size;
+        std::uint64_t count = 0;
+        // Every value takes a byte at least: a count beyond the bytes is a lie.
+        if (!get_varint(in, end, count) || count > static_cast<std::uint64_t>(end - in)) return false;
+        out.reserve(out.size() + static_cast<std::size_t>(count));
+        for (std::uint64_t i = 0; i < count; ++i) {
+            std::uint64_t z;
+            T x;
+            if (!get_varint(in, end, z) || !unzigzag(z, x)) return false;
+            out.push_back(x);
+        }
+        return in == end;
+    } else {
+        static_assert(bulk_raw<T>);
+        if (size % sizeof(T) != 0) return false;
+        std::size_t at = out.size();
+        out.resize(at + size / sizeof(T));
+        if (size) std::memcpy(out.data() + at, data, size);
+        return true;
+    }
+}
+
+}  // namespace detail
+
 template <class T>
 struct codec<Bulk<T>> {
-    static constexpr bool varints = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-    static constexpr bool raw = std::is_floating_point_v<T>;
     static void pack(Packer& p, const Bulk<T>& b) {
-        if constexpr (varints) {
+        if constexpr (detail::bulk_varints<T>) {
             // Written into a buffer kept by the thread, then copied once.
             thread_local std::vector<char> scratch;
             std::size_t most = 10 * (b.values.size() + 1);
@@ -221,7 +260,7 @@ struct codec<Bulk<T>> {
             auto bytes = static_cast<std::uint32_t>(at - scratch.data());
             p.pack_bin(bytes);
             p.pack_bin_body(scratch.data(), bytes);
-        } else if constexpr (raw) {
+        } else if constexpr (detail::bulk_raw<T>) {
             auto bytes = static_cast<std::uint32_t>(b.values.size() * sizeof(T));
             p.pack_bin(bytes);
             p.pack_bin_body(reinterpret_cast<const char*>(b.values.data()), bytes);
@@ -231,26 +270,49 @@ struct codec<Bulk<T>> {
     }
     static Bulk<T> unpack(const msgpack::object& o) {
         Bulk<T> b;
-        if constexpr (varints) {
-            if (o.type != msgpack::type::BIN) throw msgpack::type_error();
-            auto* in = reinterpret_cast<const unsigned char*>(o.via.bin.ptr);
-            const unsigned char* end = in + o.via.bin.size;
-            std::uint64_t count = 0;
-            // Every value takes a byte at least: a count beyond the bytes is a lie.
-            if (!detail::get_varint(in, end, count) || count > static_cast<std::uint64_t>(end - in))
+        if constexpr (detail::bulk_as_bytes<T>) {
+            if (o.type != msgpack::type::BIN || !detail::append_bulk_bytes(o.via.bin.ptr, o.via.bin.size, b.values))
                 throw msgpack::type_error();
-            b.values.reserve(static_cast<std::size_t>(count));
-            for (std::uint64_t i = 0; i < count; ++i) {
-                std::uint64_t z;
-                T x;
-                if (!detail::get_varint(in, end, z) || !detail::unzigzag(z, x)) throw msgpack::type_error();
-                b.values.push_back(x);
-            }
-            if (in != end) throw msgpack::type_error();
-        } else if constexpr (raw) {
-            if (o.type != msgpack::type::BIN || o.via.bin.size % sizeof(T) != 0) throw msgpack::type_error();
-            b.values.resize(o.via.bin.size / sizeof(T));
-            if (o.via.bin.size) std::memcpy(b.values.data(), o.via.bin.ptr, o.via.bin.size);
+        } else {
+            b.values = o.as<std::vector<T>>();
+        }
+        return b;
+    }
+};
+
+// A Bulk<T> as it arrived, read later: the receiving side of an MPI map
+// decodes its chunks' results on the thread that consumes them, straight
+// into the caller's vector, instead of on the thread that receives every
+// message (which then only copies bytes). Numbers keep their BIN body in
+// `bytes`; other types are decoded on arrival into `values`, as Bulk<T>.
+// Receive-only: it unpacks what a Bulk<T> packs and is never sent.
+template <class T>
+struct PackedBulk {
+    using value_type = T;
+    std::string bytes;
+    std::vector<T> values;
+
+    // Appends the values to `out` (moving them out of `values`). Throws
+    // msgpack::type_error if the bytes are torn or corrupted. Any thread.
+    void append_to(std::vector<T>& out) {
+        if constexpr (detail::bulk_as_bytes<T>) {
+            if (!detail::append_bulk_bytes(bytes.data(), bytes.size(), out)) throw msgpack::type_error();
+        } else {
+            out.insert(out.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+        }
+    }
+};
+
+template <class T>
+struct codec<PackedBulk<T>> {
+    static void pack(Packer&, const PackedBulk<T>&) {
+        static_assert(sizeof(T) == 0, "concur::wire: a PackedBulk is received, never sent: send a Bulk");
+    }
+    static PackedBulk<T> unpack(const msgpack::object& o) {
+        PackedBulk<T> b;
+        if constexpr (detail::bulk_as_bytes<T>) {
+            if (o.type != msgpack::type::BIN) throw msgpack::type_error();
+            b.bytes.assign(o.via.bin.ptr, o.via.bin.size);
         } else {
             b.values = o.as<std::vector<T>>();
         }
@@ -261,6 +323,8 @@ struct codec<Bulk<T>> {
 namespace detail {
 template <class T>
 struct serializable<Bulk<T>> : serializable<T> {};
+template <class T>
+struct serializable<PackedBulk<T>> : serializable<T> {};
 }  // namespace detail
 
 }  // namespace concur::wire

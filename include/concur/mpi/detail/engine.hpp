@@ -87,14 +87,16 @@ auto submit_call_sized(Engine& engine, std::size_t reserve, F fn, Args&&... args
     return f;
 }
 
-// The same, encoding into `scratch` (kept warm across a map's chunks) and
+// A map's chunk, encoding into `scratch` (kept warm across the chunks) and
 // queuing an exact-size copy: the queued bytes of a map's chunks lie packed
 // together instead of each in a buffer sized for the worst case, half empty,
-// and fresh pages are what a large map costs most.
+// and fresh pages are what a large map costs most. The result, a
+// wire::Bulk<V>, is received as a wire::PackedBulk<V>: the manager thread
+// only copies its bytes, and MapResult decodes them where they are consumed.
 template <class F, class... Args>
-auto submit_call_packed(Engine& engine, msgpack::sbuffer& scratch, F fn, Args&&... args) {
+auto submit_map_chunk(Engine& engine, msgpack::sbuffer& scratch, F fn, Args&&... args) {
     static_assert(wire::require_sendable<F>);
-    using R = wire::call_result_t<F, Args...>;
+    using R = wire::PackedBulk<typename wire::call_result_t<F, Args...>::value_type>;
     scratch.clear();
     wire::encode_call(scratch, fn, std::forward<Args>(args)...);
     msgpack::sbuffer bytes(scratch.size());
@@ -140,7 +142,7 @@ wire::Bulk<futures::map_value_t<Fn, A&...>> run_chunk_zip(wire::Function<Fn> f,
 // The futures of a map's chunks, in order, and how many items they hold.
 template <class V>
 struct MapChunks {
-    std::vector<futures::Future<wire::Bulk<V>>> chunks;
+    std::vector<futures::Future<wire::PackedBulk<V>>> chunks;
     std::size_t items = 0;
 };
 
@@ -155,9 +157,9 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
     using V = futures::map_value_t<Fn, A&>;
     MapChunks<V> out;
     msgpack::sbuffer scratch;
-    auto submit_chunk = [&](wire::Bulk<A>& chunk) {  // encoded, not moved: its buffer serves the next chunk
+    auto submit_one = [&](wire::Bulk<A>& chunk) {  // encoded, not moved: its buffer serves the next chunk
         out.items += chunk.values.size();
-        out.chunks.push_back(submit_call_packed(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, chunk));
+        out.chunks.push_back(submit_map_chunk(engine, scratch, &run_chunk1<Fn, A>, wire::Function<Fn>{fn}, chunk));
     };
     if constexpr (std::ranges::sized_range<R>) {
         std::size_t n = static_cast<std::size_t>(std::ranges::size(range));
@@ -170,7 +172,7 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
             chunk.values.clear();
             chunk.values.reserve(end - begin);
             for (std::size_t i = begin; i < end; ++i, ++it) chunk.values.emplace_back(*it);
-            submit_chunk(chunk);
+            submit_one(chunk);
             begin = end;
         }
     } else {
@@ -182,7 +184,7 @@ auto submit_map1(Engine& engine, F fn, std::size_t chunksize, R&& range) {
         for (std::size_t end : ends) {
             wire::Bulk<A> chunk{std::vector<A>(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
                                                std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)))};
-            submit_chunk(chunk);
+            submit_one(chunk);
             begin = end;
         }
     }
@@ -220,7 +222,7 @@ auto submit_map_zip(Engine& engine, F fn, std::size_t chunksize, Ranges&&... ran
         std::vector<Tuple> chunk(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(begin)),
                                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
         auto runner = &run_chunk_zip<Fn, std::ranges::range_value_t<Ranges>...>;
-        chunks.push_back(submit_call_packed(engine, scratch, runner, wire::Function<Fn>{fn}, std::move(chunk)));
+        chunks.push_back(submit_map_chunk(engine, scratch, runner, wire::Function<Fn>{fn}, std::move(chunk)));
         begin = end;
     }
     return out;
