@@ -498,8 +498,10 @@ TEST(Codec, BulkOfNumbersCrossesAsOneBlockOfBytes) {
     p.pack(longs);
     auto oh = msgpack::unpack(buf.data(), buf.size());
     EXPECT_EQ(oh.get().type, msgpack::type::BIN);
-    // The count, then zigzag varints: 0, -1 and 42 a byte each, the extremes 10.
-    EXPECT_EQ(oh.get().via.bin.size, 1u + 1 + 1 + 10 + 10 + 1);
+    // The count, then each difference from the value before as a zigzag
+    // varint: 0 and -1 a byte each; min - (-1) ten; max - min (wrapping: -1)
+    // one; 42 - max ten.
+    EXPECT_EQ(oh.get().via.bin.size, 1u + 1 + 1 + 10 + 1 + 10);
     msgpack::sbuffer fbuf;
     wire::Packer fp(fbuf);
     fp.pack(doubles);
@@ -516,6 +518,27 @@ TEST(Codec, BulkIntegersKeepEveryWidthAndSign) {
     wire::Bulk<int> ints;
     for (int k = -70000; k <= 70000; k += 7) ints.values.push_back(k);
     EXPECT_EQ(round_trip(ints).values, ints.values);
+}
+
+TEST(Codec, BulkOfNearbyIntegersTakesAByteEach) {
+    wire::Bulk<long> run;
+    for (long x = 1'000'000'000'000; x < 1'000'000'010'000; ++x) run.values.push_back(x);
+    for (long x = 500; x > -500; x -= 3) run.values.push_back(x);
+    EXPECT_EQ(round_trip(run).values, run.values);
+    msgpack::sbuffer buf;
+    wire::Packer p(buf);
+    p.pack(run);
+    auto oh = msgpack::unpack(buf.data(), buf.size());
+    // The count (2 bytes), the first value (6), the first value of the second
+    // run (6), a byte for each other.
+    EXPECT_EQ(oh.get().via.bin.size, 2u + 6 + 6 + (run.values.size() - 2));
+    // Far-apart values keep every bit, whatever the wrap of their differences.
+    wire::Bulk<std::uint64_t> spread;
+    std::uint64_t v = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 1000; ++i) spread.values.push_back(v *= 0xbf58476d1ce4e5b9ULL);
+    EXPECT_EQ(round_trip(spread).values, spread.values);
+    wire::Bulk<std::int16_t> shorts{{-32768, 32767, -32768, 0, 1, -1}};
+    EXPECT_EQ(round_trip(shorts).values, shorts.values);
 }
 
 TEST(Codec, BulkOfOtherTypesCrossesAsAnArray) {

@@ -146,8 +146,10 @@ template <class T>
 inline constexpr bool require_serializable = cannot_cross_a_process<std::remove_cvref_t<T>>::value;
 
 // A vector of values that crosses in bulk: when T is a number (not bool), as
-// one msgpack BIN -- integers as a count and zigzag varints (a value below 64
-// in magnitude takes one byte, below 8192 two), floating point as its bytes --
+// one msgpack BIN -- integers as a count and, for each, its difference from
+// the one before as a zigzag varint (a difference below 64 in magnitude takes
+// one byte, below 8192 two: a run of consecutive or nearby integers, as a
+// map over a range has, a byte each), floating point as its bytes --
 // which costs a tight loop to write and to read, where an array of numbers
 // costs a decoded msgpack object per item. Other types travel as an ordinary
 // array. Floating-point bytes are in the sender's representation: both ends
@@ -161,8 +163,8 @@ struct Bulk {
 
 namespace detail {
 
-// Zigzag varints (LEB128): 7 bits a byte, low bits first, the top bit says
-// that more follow.
+// Varints (LEB128): 7 bits a byte, low bits first, the top bit says that
+// more follow.
 inline char* put_varint(char* out, std::uint64_t v) noexcept {
     while (v >= 0x80) {
         *out++ = static_cast<char>(v | 0x80);
@@ -181,27 +183,34 @@ inline bool get_varint(const unsigned char*& in, const unsigned char* end, std::
     }
     return false;
 }
+// An integer as 64 bits (sign-extended), and back: false if `bits` holds
+// no value of T.
 template <class T>
-std::uint64_t zigzag(T x) noexcept {
+std::uint64_t widen(T x) noexcept {
     if constexpr (std::is_signed_v<T>) {
-        auto v = static_cast<std::int64_t>(x);
-        return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+        return static_cast<std::uint64_t>(static_cast<std::int64_t>(x));
     } else {
         return static_cast<std::uint64_t>(x);
     }
 }
-// The value of `z` as a T, or false if it does not fit.
 template <class T>
-bool unzigzag(std::uint64_t z, T& out) noexcept {
+bool narrow(std::uint64_t bits, T& out) noexcept {
     if constexpr (std::is_signed_v<T>) {
-        auto v = static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
+        auto v = static_cast<std::int64_t>(bits);
         if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
         out = static_cast<T>(v);
     } else {
-        if (z > std::numeric_limits<T>::max()) return false;
-        out = static_cast<T>(z);
+        if (bits > std::numeric_limits<T>::max()) return false;
+        out = static_cast<T>(bits);
     }
     return true;
+}
+// Zigzag: small magnitudes of either sign become small unsigned numbers.
+inline std::uint64_t zigzag(std::int64_t v) noexcept {
+    return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+inline std::int64_t unzigzag(std::uint64_t z) noexcept {
+    return static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
 }
 
 }  // namespace detail
@@ -228,10 +237,13 @@ bool append_bulk_bytes(const char* data, std::size_t size, std::vector<T>& out) 
         // Every value takes a byte at least: a count beyond the bytes is a lie.
         if (!get_varint(in, end, count) || count > static_cast<std::uint64_t>(end - in)) return false;
         out.reserve(out.size() + static_cast<std::size_t>(count));
+        std::uint64_t bits = 0;
         for (std::uint64_t i = 0; i < count; ++i) {
             std::uint64_t z;
             T x;
-            if (!get_varint(in, end, z) || !unzigzag(z, x)) return false;
+            if (!get_varint(in, end, z)) return false;
+            bits += static_cast<std::uint64_t>(unzigzag(z));  // wraps, as the sender's subtraction did
+            if (!narrow(bits, x)) return false;
             out.push_back(x);
         }
         return in == end;
@@ -256,7 +268,12 @@ struct codec<Bulk<T>> {
             std::size_t most = 10 * (b.values.size() + 1);
             if (scratch.size() < most) scratch.resize(most);
             char* at = detail::put_varint(scratch.data(), b.values.size());
-            for (T x : b.values) at = detail::put_varint(at, detail::zigzag(x));
+            std::uint64_t previous = 0;
+            for (T x : b.values) {
+                std::uint64_t bits = detail::widen(x);
+                at = detail::put_varint(at, detail::zigzag(static_cast<std::int64_t>(bits - previous)));
+                previous = bits;
+            }
             auto bytes = static_cast<std::uint32_t>(at - scratch.data());
             p.pack_bin(bytes);
             p.pack_bin_body(scratch.data(), bytes);
