@@ -35,6 +35,13 @@ class Backoff {
 public:
     static constexpr std::chrono::microseconds kSpin{20};
     static constexpr std::chrono::microseconds kMaxSleep{250};
+    // A worker with no call to run: each look at the wire costs ~30 us of
+    // a core on this VM (a wake-up, the probes), taken from whatever else
+    // runs there; at 1 ms apart (mpi4py.futures' backoff too) an idle
+    // worker costs ~3% of a core instead of ~12%, and since a sleep is a
+    // quarter of the time idle so far, only a worker idle for 4 ms or more
+    // is that slow to see its next call.
+    static constexpr std::chrono::microseconds kIdleWorkerSleep{1000};
 
     void reset() noexcept { idle_since_ = {}; }
     // The wait before the next poll (zero: just yield), at most `cap`.
@@ -46,8 +53,8 @@ public:
         // Sleep about a quarter of the time idle so far: short waits stay short.
         return std::clamp(idle / 4, std::chrono::microseconds(5), std::max(cap, std::chrono::microseconds(5)));
     }
-    void wait() {
-        auto d = next();
+    void wait(std::chrono::microseconds cap = kMaxSleep) {
+        auto d = next(cap);
         if (d.count() == 0) {
             sched_yield();
         } else {

@@ -132,7 +132,7 @@ bool serve(MPI_Comm comm, int client) {
         if (inbox.empty()) {
             if (!outbox.flush()) return false;
             if (exiting) return outbox.finish();
-            backoff.wait();
+            backoff.wait(Backoff::kIdleWorkerSleep);
             continue;
         }
         backoff.reset();
