@@ -8,18 +8,24 @@
 //   mpirun -n 1 bench_mpi cpu HOW_MANY BASE WORKERS the seed's cpu_bound over
 //                                                   BASE..BASE+HOW_MANY-1: sequential
 //                                                   in this process before the workers
-//                                                   start, then on the workers
+//                                                   start, on as many plain threads
+//                                                   (the machine's own limit), then
+//                                                   on the workers
 //   bench_mpi cpu-calibrate SECONDS                 prints the BASE for which 20
 //                                                   sequential calls take SECONDS
 //
 // The workers are spawned (MPIPoolExecutor) and warmed up by a small map
 // before the clock starts, as the peer does: start-up is not what is measured.
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "concur/mpi.hpp"
@@ -54,6 +60,16 @@ std::string cpu_bound(long number) {
     return digits;
 }
 
+// mpirun binds rank 0 (this process) to one core, and its threads inherit
+// the binding; the reference threads may run on every core, as the spawned
+// workers (not bound) do.
+void unbind_this_thread() {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (unsigned c = 0; c < std::thread::hardware_concurrency() && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
+}
+
 double seconds(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int usage() {
@@ -81,14 +97,30 @@ int main(int argc, char** argv) {
     int workers = std::atoi(argv[4]);
     // The sequential run of the cpu case comes first, before any worker
     // exists: idle workers poll, and would share the cores with it.
+    // Then the same work on `workers` plain threads, each taking every
+    // workers-th number: what this machine gives two computations at once
+    // right now, with no executor at all (the reference for the ratio).
     std::vector<long> numbers;
     std::vector<std::string> seq;
-    double sequential = 0;
+    double sequential = 0, plain_threads = 0;
     if (what == "cpu") {
         for (long x = 0; x < a; ++x) numbers.push_back(b + x);
         auto t0 = Clock::now();
         for (long n : numbers) seq.push_back(cpu_bound(n));
         sequential = seconds(t0);
+        std::vector<std::string> out(numbers.size());
+        t0 = Clock::now();
+        {
+            std::vector<std::jthread> threads;
+            for (int w = 0; w < workers; ++w)
+                threads.emplace_back([&, w] {
+                    unbind_this_thread();
+                    for (std::size_t i = static_cast<std::size_t>(w); i < numbers.size(); i += static_cast<std::size_t>(workers))
+                        out[i] = cpu_bound(numbers[i]);
+                });
+        }
+        plain_threads = seconds(t0);
+        if (out != seq) return 3;
     }
     mpi::MPIPoolExecutor ex{{.max_workers = workers}};
     // Warm: every worker up and serving, the functions' addresses resolved.
@@ -133,8 +165,8 @@ int main(int argc, char** argv) {
         std::vector<std::string> par = ex.map(cpu_bound, numbers, mpi::MapOptions{.chunksize = 1}).list();
         double parallel = seconds(t0);
         std::printf("{\"impl\": \"concur\", \"case\": \"cpu\", \"n\": %ld, \"base\": %ld, \"workers\": %d, "
-                    "\"sequential\": %.6f, \"seconds\": %.6f, \"ok\": %s}\n",
-                    a, b, workers, sequential, parallel, seq == par ? "true" : "false");
+                    "\"sequential\": %.6f, \"plain_threads\": %.6f, \"seconds\": %.6f, \"ok\": %s}\n",
+                    a, b, workers, sequential, plain_threads, parallel, seq == par ? "true" : "false");
     } else {
         return usage();
     }

@@ -15,8 +15,9 @@ clock starts. Cases:
   map, chunked    100,000 trivial calls, map(chunksize=1000)   target: concur >= 10x mpi4py
   map, unchunked   20,000 trivial calls, map(chunksize=1)      target: concur >= 30x mpi4py
   seed CPU work   cpu_bound over 20 numbers, sized so that the sequential run
-                  takes --cpu-seconds; sequential vs on the workers, map(chunksize=1)
-                                                               target: >= 1.85x sequential
+                  takes --cpu-seconds; sequential (before the workers start)
+                  vs on the workers, map(chunksize=1)          target: >= 1.85x sequential
+                  beside it, the same on plain threads: what the machine gives
 
 --quick divides the sizes by 10 (a smoke run, not figures to report).
 Running as root, Open MPI needs --allow-run-as-root (and the two
@@ -87,7 +88,7 @@ def main():
                               capture_output=True, text=True, env=env).stdout.strip())
 
     results = {name: {"concur": [], "mpi4py": []} for name, *_ in cases}
-    cpu_seq, cpu_par = [], []
+    cpu_seq, cpu_par, cpu_plain = [], [], []
     for r in range(a.rounds):
         for name, n, chunk, _ in cases:
             results[name]["concur"].append(
@@ -97,6 +98,7 @@ def main():
         row = run_json([*mpirun, bench, "cpu", "20", str(base), w], env)
         cpu_seq.append(row["sequential"])
         cpu_par.append(row["seconds"])
+        cpu_plain.append(row["plain_threads"])
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
 
     try:
@@ -106,16 +108,27 @@ def main():
     print("\nconcur::mpi vs mpi4py.futures "
           f"({a.workers} spawned workers, medians of {a.rounds} rounds, load average {' '.join(load)}"
           f"{', --quick sizes' if a.quick else ''})\n")
-    print("| case | concur | mpi4py | concur faster by | target |")
-    print("|---|---|---|---|---|")
+    def spread(values):
+        return f"{ms(min(values))} – {ms(max(values))}"
+
+    print("| case | concur | mpi4py | concur faster by | target | concur min – max | mpi4py min – max |")
+    print("|---|---|---|---|---|---|---|")
     for name, n, chunk, target in cases:
-        c, p = med(results[name]["concur"]), med(results[name]["mpi4py"])
+        cs, ps = results[name]["concur"], results[name]["mpi4py"]
+        c, p = med(cs), med(ps)
         ok = "met" if p / c >= target else "NOT met"
-        print(f"| {name}: {n:,} calls, chunksize {chunk} | {ms(c)} | {ms(p)} | {p / c:.1f}x | >= {target:.0f}x ({ok}) |")
+        print(f"| {name}: {n:,} calls, chunksize {chunk} | {ms(c)} | {ms(p)} | {p / c:.1f}x | >= {target:.0f}x ({ok}) "
+              f"| {spread(cs)} | {spread(ps)} |")
     s, p = med(cpu_seq), med(cpu_par)
     ok = "met" if s / p >= 1.85 else "NOT met"
+    ratios = sorted(q / r for q, r in zip(cpu_seq, cpu_par))
     print(f"| seed CPU work, 20 numbers from {base:,}: sequential vs {a.workers} workers | {ms(p)} | "
-          f"sequential {ms(s)} | {s / p:.2f}x | >= 1.85x ({ok}) |")
+          f"sequential {ms(s)} | {s / p:.2f}x | >= 1.85x ({ok}) | {spread(cpu_par)} | sequential {spread(cpu_seq)} |")
+    print(f"| reference: the same on {a.workers} plain threads, no executor (what the machine gives) | "
+          f"{ms(med(cpu_plain))} | sequential {ms(s)} | {s / med(cpu_plain):.2f}x | | {spread(cpu_plain)} | |")
+    plain = sorted(q / r for q, r in zip(cpu_seq, cpu_plain))
+    print("\nseed CPU work, each round's ratio (sorted): workers " + ", ".join(f"{r:.2f}x" for r in ratios) +
+          "; plain threads " + ", ".join(f"{r:.2f}x" for r in plain))
 
 
 if __name__ == "__main__":
