@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs the mpi benchmarks of issue 7 side by side and prints one markdown
 table: medians of --rounds rounds, concur and mpi4py.futures interleaved
-round by round so that a noisy spell hits both alike.
+round by round so that a noisy spell hits both alike (the seed CPU case's
+speed-up: the median of each round's sequential / parallel).
 
     bench/mpi/run_all.py BUILD_DIR [--rounds 5] [--workers 2] [--quick]
                          [--python /usr/bin/python3] [--cpu-seconds 1.2]
@@ -119,16 +120,21 @@ def main():
         ok = "met" if p / c >= target else "NOT met"
         print(f"| {name}: {n:,} calls, chunksize {chunk} | {ms(c)} | {ms(p)} | {p / c:.1f}x | >= {target:.0f}x ({ok}) "
               f"| {spread(cs)} | {spread(ps)} |")
+    # The speed-up is judged round by round: each round's sequential and
+    # parallel runs are one process, seconds apart, while the host's speed
+    # drifts between rounds; the median of those ratios, not the ratio of
+    # two medians taken from different rounds.
     s, p = med(cpu_seq), med(cpu_par)
-    ok = "met" if s / p >= 1.85 else "NOT met"
     ratios = sorted(q / r for q, r in zip(cpu_seq, cpu_par))
-    print(f"| seed CPU work, 20 numbers from {base:,}: sequential vs {a.workers} workers | {ms(p)} | "
-          f"sequential {ms(s)} | {s / p:.2f}x | >= 1.85x ({ok}) | {spread(cpu_par)} | sequential {spread(cpu_seq)} |")
-    print(f"| reference: the same on {a.workers} plain threads, no executor (what the machine gives) | "
-          f"{ms(med(cpu_plain))} | sequential {ms(s)} | {s / med(cpu_plain):.2f}x | | {spread(cpu_plain)} | |")
     plain = sorted(q / r for q, r in zip(cpu_seq, cpu_plain))
-    print("\nseed CPU work, each round's ratio (sorted): workers " + ", ".join(f"{r:.2f}x" for r in ratios) +
-          "; plain threads " + ", ".join(f"{r:.2f}x" for r in plain))
+    ok = "met" if med(ratios) >= 1.85 else "NOT met"
+    print(f"| seed CPU work, 20 numbers from {base:,}: sequential vs {a.workers} workers | {ms(p)} | "
+          f"sequential {ms(s)} | {med(ratios):.2f}x | >= 1.85x ({ok}) | {spread(cpu_par)} | sequential {spread(cpu_seq)} |")
+    print(f"| reference: the same on {a.workers} plain threads, no executor (what the machine gives) | "
+          f"{ms(med(cpu_plain))} | sequential {ms(s)} | {med(plain):.2f}x | | {spread(cpu_plain)} | |")
+    print("\nseed CPU work, each round's speed-up (sorted): workers " + ", ".join(f"{r:.2f}x" for r in ratios) +
+          "; plain threads " + ", ".join(f"{r:.2f}x" for r in plain) +
+          f"; ratio of the medians: workers {s / p:.2f}x, plain threads {s / med(cpu_plain):.2f}x")
 
 
 if __name__ == "__main__":
