@@ -2,8 +2,9 @@
 // block on, and Open MPI's blocking receive spins a core at 100%, which on a
 // small machine takes the core from the workers; so both ends poll: yielding
 // for the first kSpin after the last message (a reply to a short call comes
-// within microseconds), then sleeping longer and longer, up to kMaxSleep.
-// reset() starts over whenever something arrived.
+// within microseconds), then sleeping longer and longer, up to the caller's
+// cap: kMaxSleep while calls are outstanding, kIdleWorkerSleep for a worker
+// with nothing to do. reset() starts over whenever something arrived.
 #pragma once
 
 #include <sched.h>
