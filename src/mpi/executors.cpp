@@ -60,11 +60,28 @@ std::map<std::string, std::string> spawn_info(const MPIPoolOptions& o) {
     std::map<std::string, std::string> info = o.info;
     const char* kYield = "OMPI_MCA_mpi_yield_when_idle";
     if (!open_mpi_before_5() || std::getenv(kYield) != nullptr) return info;
-    std::string& env = info["env"];
-    if (env.find(kYield) != std::string::npos) return info;
+    std::string env = info["env"];
+    if (env.find(kYield) != std::string::npos) return o.info;
     if (!env.empty() && env.back() != '\n') env += '\n';
     env += std::string(kYield) + "=0";
+    if (env.size() > MPI_MAX_INFO_VAL) return o.info;  // no room left beside the user's: theirs as they are
+    info["env"] = env;
     return info;
+}
+
+// MPI_Info_set refuses an empty key or value and longer ones than MPI allows,
+// and reports it on MPI_COMM_WORLD, whose handler aborts the job by default:
+// a typed error here instead.
+void check_info(const std::map<std::string, std::string>& info) {
+    for (const auto& [k, v] : info) {
+        if (k.empty() || k.size() > MPI_MAX_INFO_KEY)
+            throw ValueError("MPIPoolOptions::info: a key must have 1 to " + std::to_string(MPI_MAX_INFO_KEY) +
+                             " characters (got \"" + k.substr(0, 40) + "\")");
+        if (v.empty() || v.size() > MPI_MAX_INFO_VAL)
+            throw ValueError("MPIPoolOptions::info[\"" + k + "\"]: a value must have 1 to " +
+                             std::to_string(MPI_MAX_INFO_VAL) + " characters (got " + std::to_string(v.size()) +
+                             "); leave the key out rather than giving it an empty value");
+    }
 }
 
 // Spawns `n` copies of the command; the intercommunicator to them.
@@ -107,6 +124,7 @@ MPI_Comm spawn(const MPIPoolOptions& o, int n) {
 
 MPIPoolExecutor::MPIPoolExecutor(const MPIPoolOptions& o) {
     if (o.max_workers && *o.max_workers <= 0) throw ValueError("max_workers must be greater than 0");
+    check_info(o.info);
     if (o.initializer && !o.initializer.fds().empty())
         throw wire::EncodeError("concur::mpi: an initializer argument backed by a descriptor (Pipe, Lock, "
                                 "SharedMemory) cannot cross MPI: pass plain values");

@@ -176,6 +176,12 @@ TEST_F(MPIPool, SpawnedWorkersDoNotYieldInsideMPI) {
 
 TEST(MPIPoolExecutor, BadArgumentsAreTypedErrors) {
     EXPECT_THROW(mpi::MPIPoolExecutor({.max_workers = 0}), concur::ValueError);
+    // Info keys MPI_Info_set would refuse (aborting the job through
+    // MPI_COMM_WORLD's handler): refused before anything is spawned.
+    EXPECT_THROW(mpi::MPIPoolExecutor({.max_workers = 1, .info = {{"host", ""}}}), concur::ValueError);
+    EXPECT_THROW(mpi::MPIPoolExecutor({.max_workers = 1, .info = {{"env", std::string(MPI_MAX_INFO_VAL + 1, 'x')}}}),
+                 concur::ValueError);
+    EXPECT_THROW(mpi::MPIPoolExecutor({.max_workers = 1, .info = {{"", "x"}}}), concur::ValueError);
 }
 
 // Last of its suite (GoogleTest runs a suite's tests in the order they are

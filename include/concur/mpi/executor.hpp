@@ -111,6 +111,8 @@ struct MPIPoolOptions {
     std::string command = {};
     std::vector<std::string> args = {};
     // MPI_Info keys for MPI_Comm_spawn (e.g. {"host", "node2"}, {"hostfile", "hosts"}).
+    // Under Open MPI 4 the workers also get OMPI_MCA_mpi_yield_when_idle=0
+    // through the "env" key, unless it is set already (docs/cluster.md).
     std::map<std::string, std::string> info = {};
 };
 
@@ -120,7 +122,8 @@ struct MPIPoolOptions {
 class MPIPoolExecutor : public detail::ExecutorBase<MPIPoolExecutor> {
 public:
     // Initializes MPI if needed and spawns the workers (blocks until they
-    // have started). Throws ValueError for max_workers < 1, BrokenMPIExecutor
+    // have started). Throws ValueError for max_workers < 1 or an info key
+    // or value that is empty or longer than MPI allows, BrokenMPIExecutor
     // if MPI cannot spawn them, wire::EncodeError for an initializer with
     // descriptor-backed arguments. Thread: any, but not concurrently with
     // another thread's first use of MPI.
