@@ -213,10 +213,6 @@ inline std::int64_t unzigzag(std::uint64_t z) noexcept {
     return static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
 }
 
-}  // namespace detail
-
-namespace detail {
-
 template <class T>
 inline constexpr bool bulk_varints = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 template <class T>
