@@ -49,6 +49,7 @@ EventLoop* running_loop() noexcept { return tls_running; }
 struct FdEntry {
     IoWatch* reader = nullptr;
     IoWatch* writer = nullptr;
+    SocketWatch* sock = nullptr;
 };
 
 // add_reader / add_writer callbacks owned by the loop.
@@ -82,6 +83,14 @@ public:
         if (events & kWritable && static_cast<std::size_t>(fd) < fds.size()) {
             if (IoWatch* w = fds[fd].writer) w->ready(w);
         }
+    }
+    void on_received(int fd, const char* p, int n) noexcept override {
+        if (static_cast<std::size_t>(fd) >= fds.size()) return;
+        if (SocketWatch* w = fds[fd].sock) w->received(w, p, n);
+    }
+    void on_sent(int fd, int res) noexcept override {
+        if (static_cast<std::size_t>(fd) >= fds.size()) return;
+        if (SocketWatch* w = fds[fd].sock) w->sent(w, res);
     }
     void on_wakeup() noexcept override {
         loop_.notified_.store(false, std::memory_order_seq_cst);
@@ -303,15 +312,31 @@ void EventLoop::watch_fd(int fd, detail::IoWatch* reader, detail::IoWatch* write
     impl_->update(fd);
 }
 
-void EventLoop::unwatch_fd(int fd) noexcept {
+void EventLoop::unwatch_fd(int fd, void* send_block) noexcept {
     auto& fds = impl_->fds;
-    if (fd < 0 || static_cast<std::size_t>(fd) >= fds.size()) return;
-    if (!fds[fd].reader && !fds[fd].writer) return;
-    fds[fd] = {};
-    try {
-        impl_->update(fd);
-    } catch (...) {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= fds.size() ||
+        (!fds[fd].reader && !fds[fd].writer && !fds[fd].sock)) {
+        std::free(send_block);
+        return;
     }
+    fds[fd] = {};
+    impl_->backend->forget(fd, send_block);
+}
+
+bool EventLoop::socket_completions() const noexcept { return impl_->backend->socket_completions(); }
+
+void EventLoop::receive_fd(int fd, detail::SocketWatch* w, bool on) {
+    auto& fds = impl_->fds;
+    if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(fd + 1);
+    fds[fd].sock = w;
+    impl_->backend->set_receiving(fd, on);
+}
+
+void EventLoop::send_fd(int fd, detail::SocketWatch* w, const char* p, std::size_t n) {
+    auto& fds = impl_->fds;
+    if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(fd + 1);
+    fds[fd].sock = w;
+    impl_->backend->send(fd, p, n);
 }
 
 namespace {

@@ -223,7 +223,7 @@ void StreamReader::feed_eof() { s_->feed_eof(); }
 void Transport::close() { s_->close(); }
 void Transport::abort() { s_->abort(); }
 bool Transport::is_closing() const noexcept { return s_->is_closing(); }
-std::size_t Transport::get_write_buffer_size() const noexcept { return s_->wbuf.size(); }
+std::size_t Transport::get_write_buffer_size() const noexcept { return s_->write_buffer_size(); }
 std::pair<std::size_t, std::size_t> Transport::get_write_buffer_limits() const noexcept {
     return {s_->low, s_->high};
 }

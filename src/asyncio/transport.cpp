@@ -125,8 +125,22 @@ Stream::Stream(EventLoop* l, int f, Kind k, std::size_t lim) : loop(l), fd(f), k
         s->write_ready();
         s->release();
     };
+    swatch_.owner = this;
+    swatch_.received = [](SocketWatch* w, const char* p, int n) noexcept {
+        Stream* s = static_cast<SockWatch*>(w)->owner;
+        s->retain();
+        s->received(p, n);
+        s->release();
+    };
+    swatch_.sent = [](SocketWatch* w, int res) noexcept {
+        Stream* s = static_cast<SockWatch*>(w)->owner;
+        s->retain();
+        s->sent(res);
+        s->release();
+    };
     if (kind == Kind::socket) {
         sock_io_ = true;
+        completions_ = fd >= 0 && loop && loop->socket_completions();
     } else if (fd >= 0) {
         struct stat st{};
         sock_io_ = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
@@ -134,11 +148,20 @@ Stream::Stream(EventLoop* l, int f, Kind k, std::size_t lim) : loop(l), fd(f), k
 }
 
 Stream::~Stream() {
-    if (fd >= 0) {
-        if (loop) loop->unwatch_fd(fd);
-        ::close(fd);
-    }
+    close_fd();
     if (server) server_detach(server, this);
+}
+
+void Stream::close_fd() noexcept {
+    if (fd < 0) return;
+    // A send in flight keeps its bytes: the backend frees them when the
+    // kernel is done.
+    void* block = sending_ ? inflight_.release() : nullptr;
+    sending_ = false;
+    if (loop) loop->unwatch_fd(fd, block);
+    else std::free(block);
+    ::close(fd);
+    fd = -1;
 }
 
 void Stream::last_reference_gone() noexcept {
@@ -162,7 +185,8 @@ void Stream::last_reference_gone() noexcept {
 void Stream::start() {
     bool r = wants_read();
     if (r && fd >= 0 && loop) {
-        loop->watch_fd(fd, &rwatch_, nullptr);
+        if (completions_) loop->receive_fd(fd, &swatch_, true);
+        else loop->watch_fd(fd, &rwatch_, nullptr);
         watching_read_ = true;
     }
 }
@@ -180,9 +204,14 @@ bool Stream::wants_read() const noexcept {
 
 void Stream::sync_watch() noexcept {
     if (lost || fd < 0 || !loop) return;
-    bool r = wants_read(), w = writing_;
+    bool r = wants_read(), w = writing_ && !completions_;
     if (r == watching_read_ && w == watching_write_) return;
     try {
+        if (completions_) {
+            loop->receive_fd(fd, &swatch_, r);
+            watching_read_ = r;
+            return;
+        }
         loop->watch_fd(fd, r ? &rwatch_ : nullptr, w ? &wwatch_ : nullptr);
         watching_read_ = r;
         watching_write_ = w;
@@ -195,14 +224,12 @@ void Stream::connection_lost(std::exception_ptr exc) noexcept {
     if (lost) return;
     lost = true;
     lost_exc = exc;
-    if (fd >= 0) {
-        if (loop) loop->unwatch_fd(fd);
-        ::close(fd);
-        fd = -1;
-    }
+    close_fd();
     watching_read_ = watching_write_ = writing_ = false;
     wbuf.clear();
     wbuf.trim(0);
+    inflight_.clear();
+    inflight_.trim(0);
     write_paused = false;
     // Python's StreamReaderProtocol.connection_lost: EOF, or the error.
     if (exc) reader_exc = exc; else eof = true;
@@ -276,6 +303,21 @@ void Stream::read_ready() noexcept {
             return;
         }
         if (static_cast<std::size_t>(n) < kScratch || read_paused || lost || closing || fd < 0) return;
+    }
+}
+
+void Stream::received(const char* p, int n) noexcept {
+    if (lost) return;
+    if (n < 0) {
+        fatal(-n, "recv");
+    } else if (n == 0) {
+        feed_eof();  // a socket stays open for writing (half-close)
+    } else if (!closing) {  // after close() what arrives is dropped, as Python stops reading
+        try {
+            feed(p, static_cast<std::size_t>(n));
+        } catch (...) {
+            connection_lost(std::current_exception());
+        }
     }
 }
 
@@ -357,7 +399,7 @@ void Stream::check_writable() const {
 void Stream::write(const char* p, std::size_t n) {
     check_writable();
     if (n == 0 || lost || closing) return;
-    if (!writing_) {
+    if (!writing_ && !completions_) {
         ssize_t k = send_some(p, n);
         if (k < 0) {
             if (!would_block(errno)) {
@@ -376,6 +418,11 @@ void Stream::write(const char* p, std::size_t n) {
 void Stream::writev(const std::string_view* parts, std::size_t count) {
     check_writable();
     if (lost || closing) return;
+    if (completions_) {
+        for (std::size_t i = 0; i < count; ++i) wbuf.append(parts[i].data(), parts[i].size());
+        after_append();
+        return;
+    }
     std::size_t skip = 0;  // bytes the kernel took, from the front
     if (!writing_) {
         iovec iov[16];
@@ -420,11 +467,51 @@ void Stream::writev(const std::string_view* parts, std::size_t count) {
 void Stream::queue(const char* p, std::size_t n) {
     if (n == 0) return;
     wbuf.append(p, n);
+    after_append();
+}
+
+void Stream::after_append() noexcept {
+    if (wbuf.empty()) return;
     if (!writing_) {
         writing_ = true;
-        sync_watch();
+        if (!completions_) sync_watch();
     }
-    if (!write_paused && wbuf.size() > high) write_paused = true;  // Python's pause_writing()
+    if (!write_paused && write_buffer_size() > high) write_paused = true;  // Python's pause_writing()
+    if (completions_) start_send();
+}
+
+void Stream::start_send() noexcept {
+    if (sending_ || lost || fd < 0) return;
+    if (inflight_.empty()) inflight_.swap(wbuf);  // wbuf keeps the emptied block for the next writes
+    if (inflight_.empty()) return;
+    try {
+        loop->send_fd(fd, &swatch_, inflight_.data(), inflight_.size());
+        sending_ = true;
+    } catch (...) {
+        connection_lost(std::current_exception());
+    }
+}
+
+void Stream::sent(int res) noexcept {
+    sending_ = false;
+    if (lost) return;
+    if (res < 0) {
+        fatal(-res, "send");
+        return;
+    }
+    inflight_.consume(static_cast<std::size_t>(res));  // a short send: the rest goes again
+    start_send();
+    if (lost) return;
+    if (write_paused && write_buffer_size() <= low) {  // Python's resume_writing()
+        write_paused = false;
+        drain_waiters.wake_all();
+    }
+    if (!sending_) {
+        writing_ = false;
+        wbuf.trim(kKeepWhenParked);
+        inflight_.trim(kKeepWhenParked);
+        after_write_drained();
+    }
 }
 
 void Stream::write_ready() noexcept {
@@ -494,9 +581,9 @@ void Stream::set_write_limits(std::optional<std::size_t> high_opt, std::optional
     if (hi < lo) throw ValueError("high (" + std::to_string(hi) + ") must be >= low (" + std::to_string(lo) + ")");
     high = hi;
     low = lo;
-    if (!write_paused && wbuf.size() > high) {
+    if (!write_paused && write_buffer_size() > high) {
         write_paused = true;
-    } else if (write_paused && wbuf.size() <= low) {
+    } else if (write_paused && write_buffer_size() <= low) {
         write_paused = false;
         drain_waiters.wake_all();
     }

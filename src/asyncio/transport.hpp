@@ -10,6 +10,12 @@
 //   writable --> write_ready: send from wbuf; wake drain() below the
 //                low-water mark; when empty: shutdown (write_eof) or close
 //   lost     --> connection_lost: unwatch, close the fd, wake every waiter
+//
+// A socket on a loop whose backend does the I/O itself (io_uring) skips
+// readiness: the backend reports received chunks (received(), then as
+// above from feed()), and write() appends to wbuf and, when no send is in
+// flight, hands wbuf's block to the kernel as `inflight_` (sent() takes the
+// next one). Both leave with the loop's next wait: no syscall per message.
 #pragma once
 
 #include <sys/types.h>
@@ -59,6 +65,19 @@ public:
         return s;
     }
     void clear() noexcept { head_ = tail_ = 0; }
+    void swap(ByteBuffer& o) noexcept {
+        std::swap(data_, o.data_);
+        std::swap(head_, o.head_);
+        std::swap(tail_, o.tail_);
+        std::swap(cap_, o.cap_);
+    }
+    // Hands the malloc'd block over (the buffer is left empty).
+    void* release() noexcept {
+        void* d = data_;
+        data_ = nullptr;
+        head_ = tail_ = cap_ = 0;
+        return d;
+    }
     // Gives the block back when empty and bigger than `keep`: a connection
     // that once saw a burst does not pin its peak while idle.
     void trim(std::size_t keep) noexcept {
@@ -200,6 +219,8 @@ public:
     bool read_paused = false;     // rbuf above 2*limit with nobody waiting
 
     ByteBuffer wbuf;
+    // Bytes not yet written: in wbuf, and in a send the kernel has.
+    std::size_t write_buffer_size() const noexcept { return wbuf.size() + inflight_.size(); }
     std::size_t high = 64 * 1024;
     std::size_t low = 16 * 1024;
     WaitList drain_waiters;
@@ -220,6 +241,9 @@ private:
     struct Watch : IoWatch {
         Stream* owner = nullptr;
     };
+    struct SockWatch : SocketWatch {
+        Stream* owner = nullptr;
+    };
     struct Extra {
         std::optional<SocketAddress> peer, sock;
         bool peer_known = false, sock_known = false;
@@ -236,9 +260,17 @@ private:
     void queue(const char* p, std::size_t n);
     void after_write_drained() noexcept;
     void shutdown_write() noexcept;
+    void close_fd() noexcept;
+    // Completions (see the top of this file).
+    void received(const char* p, int n) noexcept;
+    void sent(int res) noexcept;
+    void start_send() noexcept;
+    void after_append() noexcept;
 
     Watch rwatch_;
     Watch wwatch_;
+    SockWatch swatch_;
+    ByteBuffer inflight_;  // the bytes of the send in flight
     std::unique_ptr<Extra> extra_;
     uint32_t refs_ = 1;
     bool watching_read_ = false;
@@ -246,6 +278,8 @@ private:
     bool writing_ = false;  // wbuf has bytes waiting for writability
     bool lingered_ = false;  // the last handle went; a closer task flushes
     bool sock_io_ = false;   // recv/send (sockets), else read/write
+    bool completions_ = false;  // the backend does this socket's I/O
+    bool sending_ = false;      // inflight_ is with the kernel
 };
 
 // A counted reference to a Stream, for coroutine frames.

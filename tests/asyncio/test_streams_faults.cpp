@@ -3,12 +3,16 @@
 // reader went away, a failing handler, accept() out of descriptors. Each
 // test counts descriptors before and after.
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -41,6 +45,16 @@ Task<> echo(StreamReader r, StreamWriter w) {
 }
 
 uint16_t port_of(const asyncio::Server& s) { return s.sockets().at(0).port; }
+
+// Bytes that say where they sit: a byte out of place or repeated shows.
+std::string pattern(std::size_t n, std::size_t from = 0) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) {
+        std::size_t k = from + i;
+        s[i] = static_cast<char>((k * 131 + k / 256 * 7 + 1) & 0xFF);
+    }
+    return s;
+}
 
 // Closing with SO_LINGER {on, 0} sends RST instead of FIN.
 void reset_on_close(StreamWriter& w) {
@@ -106,6 +120,191 @@ TEST(StreamsFaults, PeerResetIsAConnectionErrorOnDrain) {
         server.close();
         co_await server.wait_closed();
     });
+}
+
+// abort() while a send waits in the kernel for room (io_uring: the block
+// being sent is the backend's until the request ends). The peer gets a
+// prefix of what was written and then the end, never other bytes. (With
+// DEFER_TASKRUN the cancel reaches the kernel before the send can copy
+// again, so a block freed early would rarely show; the allocations below
+// make it show where it would.)
+TEST(StreamsFaults, AbortWithASendInFlightSendsOnlyWhatWasWritten) {
+    // glibc: blocks of these sizes come from the heap and stay there once
+    // freed (not unmapped), so a freed block goes to the next allocation of
+    // its size.
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    run_no_leak([]() -> Task<> {
+        asyncio::Future<> go;
+        std::string got;
+        auto handler = [&](StreamReader r, StreamWriter w) -> Task<> {
+            co_await go;
+            try {
+                for (;;) {
+                    std::string part = co_await r.read(64 * 1024);
+                    if (part.empty()) break;
+                    got += part;
+                }
+            } catch (const asyncio::ConnectionError&) {
+            }
+            w.close();
+        };
+        asyncio::Server server = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+        auto conn = co_await asyncio::open_connection("127.0.0.1", port_of(server));
+        auto& w = conn.second;
+        int small = 4096;
+        setsockopt(w.transport().fileno(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        // Written in pieces: the first goes to the kernel at once, the rest
+        // gathers in one growing block that becomes the next send, which
+        // then waits for room. Far more than the socket buffers take.
+        const std::size_t piece = 4096, total = 4 * 1024 * 1024;
+        const std::string sent = pattern(total);
+        for (std::size_t off = 0; off < total; off += piece) w.write(std::string_view(sent).substr(off, piece));
+        co_await asyncio::sleep(20ms);
+        EXPECT_GT(w.transport().get_write_buffer_size(), 0u);
+        w.transport().abort();
+        std::vector<std::string> reuse;
+        for (std::size_t size = 4096; size <= total; size *= 2)
+            for (int i = 0; i < 4; ++i) reuse.emplace_back(size - 64, 'X');
+        go.set_result();
+        server.close();
+        co_await server.wait_closed();
+        EXPECT_LT(got.size(), sent.size());
+        EXPECT_TRUE(got == sent.substr(0, got.size())) << "the peer got bytes that were never written";
+    });
+}
+
+// Python's write() hands the bytes to the kernel at once when it takes
+// them; here a socket's send may leave with the loop's next wait instead.
+// Bytes written just before the coroutine and the loop end must still
+// reach the peer (the writer's last handle goes with the coroutine).
+TEST(StreamsFaults, BytesWrittenJustBeforeTheLoopEndsStillGoOut) {
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(lfd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(lfd, 4), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    uint16_t port = ntohs(a.sin_port);
+    run_no_leak([&]() -> Task<> {
+        auto conn = co_await asyncio::open_connection("127.0.0.1", port);
+        conn.second.write("written last");
+    });
+    int cfd = accept(lfd, nullptr, nullptr);
+    ASSERT_GE(cfd, 0);
+    std::string got;
+    char buf[256];
+    for (ssize_t n; (n = read(cfd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    EXPECT_EQ(got, "written last");
+    close(cfd);
+    close(lfd);
+}
+
+// io_uring names a send's socket by descriptor number when the request is
+// submitted, with the loop's next wait. A connection aborted right after a
+// write frees its number at once; a socket opened next takes it. The
+// aborted connection's bytes must not reach that socket.
+TEST(StreamsFaults, AnAbortedConnectionsBytesNeverReachTheSocketThatTakesItsNumber) {
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(lfd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(lfd, 4), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    int reused = -1, old_fd = -2;
+    run_no_leak([&]() -> Task<> {
+        auto handler = [](StreamReader, StreamWriter) -> Task<> { co_return; };
+        asyncio::Server server = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+        auto conn = co_await asyncio::open_connection("127.0.0.1", port_of(server));
+        auto& w = conn.second;
+        old_fd = w.transport().fileno();
+        w.write("bytes of the aborted connection");
+        w.transport().abort();
+        // No wait in between: the next descriptor is the one just freed.
+        reused = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        EXPECT_EQ(connect(reused, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        co_await asyncio::sleep(10ms);  // the loop's waits go by
+        co_await asyncio::sleep(10ms);
+        close(reused);
+        server.close();
+        co_await server.wait_closed();
+    });
+    EXPECT_EQ(reused, old_fd) << "the test meant the new socket to take the aborted one's number";
+    int cfd = accept(lfd, nullptr, nullptr);
+    ASSERT_GE(cfd, 0);
+    std::string got;
+    char buf[256];
+    for (ssize_t n; (n = read(cfd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    EXPECT_EQ(got, "") << "another connection's bytes arrived here";
+    close(cfd);
+    close(lfd);
+}
+
+// The loop stops while a send waits in the kernel for room, and runs again
+// on another thread: io_uring moves to a new ring there (a ring belongs to
+// its thread) and issues the send again. The peer must get every byte,
+// once, in order.
+TEST(StreamsFaults, ASendInFlightWhenTheLoopMovesThreadArrivesWholeAndOnce) {
+    int before = asyncio::testing::open_fds();
+    const std::string sent = pattern(16 * 1024 * 1024);
+    std::string got;
+    {
+        asyncio::EventLoop loop;
+        std::optional<asyncio::Future<>> go;
+        std::optional<asyncio::Server> server;
+        std::optional<StreamWriter> writer;
+        auto handler = [&](StreamReader r, StreamWriter w) -> Task<> {
+            co_await *go;
+            for (;;) {
+                std::string part = co_await r.read(64 * 1024);
+                if (part.empty()) break;
+                got += part;
+            }
+            w.close();
+        };
+        auto first = [&]() -> Task<> {
+            go.emplace();
+            server.emplace(co_await asyncio::start_server(handler, "127.0.0.1", 0));
+            auto conn = co_await asyncio::open_connection("127.0.0.1", port_of(*server));
+            writer.emplace(conn.second);
+            writer->write(sent);
+            co_await asyncio::sleep(20ms);
+            EXPECT_GT(writer->transport().get_write_buffer_size(), 0u);
+        };
+        auto finish = [&]() -> Task<> {
+            go->set_result();
+            co_await writer->drain();
+            writer->close();
+            co_await writer->wait_closed();
+            server->close();
+            co_await server->wait_closed();
+        };
+        auto second = [&]() -> Task<> {
+            try {
+                co_await asyncio::wait_for(finish(), 120s);  // a lost send would wait for ever
+            } catch (const asyncio::TimeoutError&) {
+                ADD_FAILURE() << "the send in flight never completed on the new thread";
+                writer->transport().abort();
+                server->close();
+            }
+        };
+        std::thread a([&] { loop.run_until_complete(first()); });
+        a.join();
+        std::thread b([&] { loop.run_until_complete(second()); });
+        b.join();
+        writer.reset();
+        server.reset();
+        go.reset();
+    }
+    EXPECT_EQ(got.size(), sent.size());
+    EXPECT_TRUE(got == sent) << "bytes lost, repeated or out of order";
+    EXPECT_EQ(asyncio::testing::open_fds(), before) << "descriptors leaked";
 }
 
 // CPython test_streams: test_open_connection_error-style: nothing listens.

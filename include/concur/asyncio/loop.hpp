@@ -233,8 +233,20 @@ public:
     // Registers what runs when fd becomes readable / writable (null: stop
     // watching). The watch objects must outlive the registration.
     void watch_fd(int fd, detail::IoWatch* reader, detail::IoWatch* writer);
-    // Forgets fd entirely (call before closing it).
-    void unwatch_fd(int fd) noexcept;
+    // Forgets fd entirely (call before closing it). send_block: the
+    // malloc'd bytes of a send_fd still in flight, freed once the kernel is
+    // done with them (null if none).
+    void unwatch_fd(int fd, void* send_block = nullptr) noexcept;
+    // Whether the backend does socket I/O itself (io_uring; see
+    // detail::SocketWatch): then receive_fd/send_fd replace readiness.
+    bool socket_completions() const noexcept;
+    // Starts or stops receiving on socket fd into w. Chunks the kernel took
+    // before a stop are still delivered. Throws std::bad_alloc.
+    void receive_fd(int fd, detail::SocketWatch* w, bool on);
+    // Sends [p, p + n) on fd, reporting to w->sent; p must stay put until
+    // then. One send per descriptor at a time; it leaves with the next
+    // iteration's wait. Throws std::bad_alloc.
+    void send_fd(int fd, detail::SocketWatch* w, const char* p, std::size_t n);
 
     detail::TaskBase* current_task() const noexcept { return current_; }
     void set_current_task(detail::TaskBase* t) noexcept { current_ = t; }

@@ -148,5 +148,14 @@ struct IoWatch {
     void (*ready)(IoWatch* self) noexcept = nullptr;
 };
 
+// A socket whose reads and writes the backend performs itself (io_uring
+// completions): received gets n > 0 bytes at p (valid for the call only), 0
+// at end of stream, -errno on error; sent gets the bytes the kernel took or
+// -errno.
+struct SocketWatch {
+    void (*received)(SocketWatch* self, const char* p, int n) noexcept = nullptr;
+    void (*sent)(SocketWatch* self, int res) noexcept = nullptr;
+};
+
 }  // namespace detail
 }  // namespace concur::asyncio
