@@ -55,9 +55,14 @@ def table(title, unit, rows, subject_names, higher_better=True):
         print()
 
 
-def env_loop(backend):
+def env_loop(backend, socket_io=True):
     e = dict(os.environ)
     e["CONCUR_LOOP"] = backend
+    # CONCUR_URING_SOCKET_IO=0: io_uring for readiness only (recv/send
+    # syscalls per message, as before the ring did sockets' I/O).
+    e.pop("CONCUR_URING_SOCKET_IO", None)
+    if not socket_io:
+        e["CONCUR_URING_SOCKET_IO"] = "0"
     return e
 
 
@@ -87,6 +92,8 @@ def bench_echo(build, rounds, seconds, client):
     client_path = f"{b}/asyncio/{'echo_client_uring' if client == 'io_uring' else 'echo_client'}"
     servers = {
         "concur io_uring (streams)": ([f"{b}/bench_asyncio", "echo-server", "0"], env_loop("io_uring")),
+        "concur io_uring, readiness only (streams)": ([f"{b}/bench_asyncio", "echo-server", "0"],
+                                                       env_loop("io_uring", socket_io=False)),
         "concur epoll (streams)": ([f"{b}/bench_asyncio", "echo-server", "0"], env_loop("epoll")),
         "C epoll": ([f"{b}/asyncio/echo_epoll_c", "0"], None),
         "Boost.Asio coroutines": ([f"{b}/asyncio/echo_asio", "0"], None),
@@ -107,7 +114,8 @@ def bench_echo(build, rounds, seconds, client):
                 srv.terminate()
                 srv.wait(timeout=10)
     table(f"TCP echo, 64-byte messages, 50 connections, {seconds} s, server on CPU 0, {client} client on CPU 1",
-          "k requests/s", rows, ["concur io_uring (streams)", "concur epoll (streams)"])
+          "k requests/s", rows, ["concur io_uring (streams)", "concur io_uring, readiness only (streams)",
+                                 "concur epoll (streams)"])
 
 
 def bench_sleep(build, rounds):

@@ -20,6 +20,13 @@
 //            (drain() suspends while the write buffer is above the
 //             high-water mark, 64 KiB, until it falls to 16 KiB)
 //
+// On the io_uring backend (Linux 6.0+) a socket's recv and send go through
+// the ring instead: the kernel receives into the loop's buffers, and
+// write() queues a send that leaves with the loop's next wait, with every
+// other connection's, rather than as a syscall of its own. What a task sees
+// is the same (the write buffer then counts the send in flight too).
+// CONCUR_URING_SOCKET_IO=0 keeps io_uring sockets on readiness.
+//
 // StreamReader, StreamWriter and Transport are handles: cheap to copy, all
 // sharing the connection. The last handle to go closes it, after sending
 // what was written (Python's StreamWriter.__del__ does the same; a flush
@@ -216,8 +223,9 @@ private:
 // ---- StreamWriter -------------------------------------------------------------
 
 // Python's asyncio.StreamWriter. write() never blocks or suspends: bytes go
-// to the kernel at once when it takes them, the rest is buffered; drain()
-// is where a task waits for a slow peer. Loop thread only.
+// to the kernel at once when it takes them (on io_uring: with the loop's
+// next wait), the rest is buffered; drain() is where a task waits for a
+// slow peer. Loop thread only.
 class StreamWriter {
 public:
     StreamWriter() = default;  // no stream: only assignable
