@@ -115,6 +115,7 @@ struct Engine::Core {
 
     void run();
     double busy_silence_us() const;
+    std::chrono::microseconds tail_cap(std::chrono::microseconds cap) const;
     bool send(int worker, std::string bytes, int tag);
     bool test_sends();
     bool receive(bool& progressed);
@@ -136,6 +137,28 @@ double Engine::Core::busy_silence_us() const {
         least = least < 0 ? us : std::min(least, us);
     }
     return std::max(least, 0.0);
+}
+
+// While long calls wait for a worker to have room (the last ones of a map
+// go out one at a time, to whichever worker is free first), a worker that
+// finished sits idle until the manager looks: so the manager also wakes
+// when the first busy worker's call is due (heard + mean), and, once that
+// is past, at least every 1/64 of a call. Elsewhere (short calls, nothing
+// waiting) `cap` stands.
+std::chrono::microseconds Engine::Core::tail_cap(std::chrono::microseconds cap) const {
+    if (mean_us <= 1000) return cap;
+    auto now = std::chrono::steady_clock::now();
+    double due_us = -1;
+    bool any = false;
+    for (std::size_t w = 0; w < inflight.size(); ++w) {
+        if (inflight[w] == 0) continue;
+        double left = mean_us - std::chrono::duration<double, std::micro>(now - heard[w]).count();
+        due_us = any ? std::min(due_us, left) : left;
+        any = true;
+    }
+    if (!any) return cap;
+    double us = due_us > 0 ? due_us : std::max(250.0, mean_us / 64);
+    return std::min(cap, std::chrono::microseconds(static_cast<long>(us) + 1));
 }
 
 bool Engine::Core::send(int worker, std::string bytes, int tag) {
@@ -439,7 +462,9 @@ void Engine::Core::run() {
             backoff.reset();
             continue;
         }
-        auto pause = backoff.next(poll_cap(mean_us, busy_silence_us()));
+        auto cap = poll_cap(mean_us, busy_silence_us());
+        if (!queue.empty()) cap = tail_cap(cap);
+        auto pause = backoff.next(cap);
         if (pause.count() == 0) {
             lock.unlock();
             std::this_thread::yield();
