@@ -46,6 +46,33 @@ Task<> echo(StreamReader r, StreamWriter w) {
 
 uint16_t port_of(const asyncio::Server& s) { return s.sockets().at(0).port; }
 
+// A plain listening socket on 127.0.0.1 (a free port, written to addr), for
+// a peer outside the loop; -1 on failure.
+int raw_listener(sockaddr_in& addr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr = sockaddr_in{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Accepts one connection on lfd and reads it to its end.
+std::string accept_and_read_all(int lfd) {
+    std::string got;
+    int cfd = accept(lfd, nullptr, nullptr);
+    if (cfd < 0) return "<accept failed>";
+    char buf[256];
+    for (ssize_t n; (n = read(cfd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    close(cfd);
+    return got;
+}
+
 // Bytes that say where they sit: a byte out of place or repeated shows.
 std::string pattern(std::size_t n, std::size_t from = 0) {
     std::string s(n, '\0');
@@ -179,27 +206,16 @@ TEST(StreamsFaults, AbortWithASendInFlightSendsOnlyWhatWasWritten) {
 // Bytes written just before the coroutine and the loop end must still
 // reach the peer (the writer's last handle goes with the coroutine).
 TEST(StreamsFaults, BytesWrittenJustBeforeTheLoopEndsStillGoOut) {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(lfd, 0);
     sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(listen(lfd, 4), 0);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    int lfd = raw_listener(a);
+    ASSERT_GE(lfd, 0);
     uint16_t port = ntohs(a.sin_port);
     run_no_leak([&]() -> Task<> {
         auto conn = co_await asyncio::open_connection("127.0.0.1", port);
         conn.second.write("written last");
     });
-    int cfd = accept(lfd, nullptr, nullptr);
-    ASSERT_GE(cfd, 0);
-    std::string got;
-    char buf[256];
-    for (ssize_t n; (n = read(cfd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    std::string got = accept_and_read_all(lfd);
     EXPECT_EQ(got, "written last");
-    close(cfd);
     close(lfd);
 }
 
@@ -208,15 +224,9 @@ TEST(StreamsFaults, BytesWrittenJustBeforeTheLoopEndsStillGoOut) {
 // write frees its number at once; a socket opened next takes it. The
 // aborted connection's bytes must not reach that socket.
 TEST(StreamsFaults, AnAbortedConnectionsBytesNeverReachTheSocketThatTakesItsNumber) {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(lfd, 0);
     sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(listen(lfd, 4), 0);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    int lfd = raw_listener(a);
+    ASSERT_GE(lfd, 0);
     int reused = -1, old_fd = -2;
     run_no_leak([&]() -> Task<> {
         auto handler = [](StreamReader, StreamWriter) -> Task<> { co_return; };
@@ -236,13 +246,8 @@ TEST(StreamsFaults, AnAbortedConnectionsBytesNeverReachTheSocketThatTakesItsNumb
         co_await server.wait_closed();
     });
     EXPECT_EQ(reused, old_fd) << "the test meant the new socket to take the aborted one's number";
-    int cfd = accept(lfd, nullptr, nullptr);
-    ASSERT_GE(cfd, 0);
-    std::string got;
-    char buf[256];
-    for (ssize_t n; (n = read(cfd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    std::string got = accept_and_read_all(lfd);
     EXPECT_EQ(got, "") << "another connection's bytes arrived here";
-    close(cfd);
     close(lfd);
 }
 
