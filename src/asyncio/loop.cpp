@@ -303,12 +303,18 @@ void EventLoop::unlink_task(detail::TaskBase* t) noexcept {
 
 // ---- descriptors ------------------------------------------------------------
 
-void EventLoop::watch_fd(int fd, detail::IoWatch* reader, detail::IoWatch* writer) {
+namespace {
+detail::FdEntry& entry(detail::LoopImpl& impl, int fd) {
     if (fd < 0) throw ValueError("invalid file descriptor " + std::to_string(fd));
-    auto& fds = impl_->fds;
-    if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(fd + 1);
-    fds[fd].reader = reader;
-    fds[fd].writer = writer;
+    if (static_cast<std::size_t>(fd) >= impl.fds.size()) impl.fds.resize(fd + 1);
+    return impl.fds[fd];
+}
+}  // namespace
+
+void EventLoop::watch_fd(int fd, detail::IoWatch* reader, detail::IoWatch* writer) {
+    detail::FdEntry& e = entry(*impl_, fd);
+    e.reader = reader;
+    e.writer = writer;
     impl_->update(fd);
 }
 
@@ -326,26 +332,14 @@ void EventLoop::unwatch_fd(int fd, void* send_block) noexcept {
 bool EventLoop::socket_completions() const noexcept { return impl_->backend->socket_completions(); }
 
 void EventLoop::receive_fd(int fd, detail::SocketWatch* w, bool on) {
-    auto& fds = impl_->fds;
-    if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(fd + 1);
-    fds[fd].sock = w;
+    entry(*impl_, fd).sock = w;
     impl_->backend->set_receiving(fd, on);
 }
 
 void EventLoop::send_fd(int fd, detail::SocketWatch* w, const char* p, std::size_t n) {
-    auto& fds = impl_->fds;
-    if (static_cast<std::size_t>(fd) >= fds.size()) fds.resize(fd + 1);
-    fds[fd].sock = w;
+    entry(*impl_, fd).sock = w;
     impl_->backend->send(fd, p, n);
 }
-
-namespace {
-detail::FdEntry& entry(detail::LoopImpl& impl, int fd) {
-    if (fd < 0) throw ValueError("invalid file descriptor " + std::to_string(fd));
-    if (static_cast<std::size_t>(fd) >= impl.fds.size()) impl.fds.resize(fd + 1);
-    return impl.fds[fd];
-}
-}  // namespace
 
 void EventLoop::add_reader(int fd, std::function<void()> fn) {
     auto w = std::make_unique<detail::CallbackWatch>();
