@@ -4,6 +4,12 @@
 
 namespace concur::detail {
 
+namespace {
+std::atomic<RemoteWait> remote_wait_hook{nullptr};
+}  // namespace
+
+void set_remote_wait(RemoteWait hook) noexcept { remote_wait_hook.store(hook, std::memory_order_release); }
+
 uint32_t StateBase::lock() noexcept {
     uint32_t w = word_.load(std::memory_order_relaxed);
     for (int spins = 0;; ++spins) {
@@ -145,6 +151,9 @@ bool StateBase::wait(const Deadline& deadline) {
         // thread costs tens of them on a VM. Spin briefly before parking.
         if (spin_) {
             for (int i = 0; i < 512 && !done(); ++i) cpu_relax();
+            if (done()) return true;
+        } else if (RemoteWait hook = remote_wait_hook.load(std::memory_order_acquire)) {
+            hook(*this, deadline);
             if (done()) return true;
         }
     }

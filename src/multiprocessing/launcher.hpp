@@ -28,6 +28,7 @@ enum Kind : std::uint16_t {
     kExit = 6,      // parent -> worker: finish and exit
     kRetire = 7,    // worker -> parent: max_tasks_per_child reached; exiting
     kReady = 8,     // worker -> parent: booted (and initialized)
+    kMailbox = 9,   // parent -> worker: the descriptor of its mailbox (mailbox.hpp)
 };
 
 enum class Role : std::uint8_t { process = 1, pool_worker = 2 };

@@ -3,6 +3,12 @@
 // waiting in the read buffer, or when 100 us have passed since the oldest
 // unsent one -- so that thousands of tiny calls cost a few system calls,
 // while a slow call never holds back an earlier result.
+//
+// Between calls the worker polls its channel for 50 us before it sleeps in
+// recvmsg, and posts an outcome to its mailbox when a parent thread is
+// polling there (mailbox.hpp): a caller that submits short calls one after
+// another then never has to wake this process, nor be woken by it.
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,12 +20,18 @@
 #include "concur/multiprocessing/detail/channel.hpp"
 #include "concur/wire.hpp"
 #include "launcher.hpp"
+#include "mailbox.hpp"
 
 namespace concur::multiprocessing::detail {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a worker polls its channel after its last call before it sleeps.
+// Long enough for a caller's next submit after a result (a few us), short
+// enough that an idle pool costs nothing noticeable.
+constexpr auto kPollBeforeSleep = std::chrono::microseconds(50);
 
 class Replies {
 public:
@@ -35,6 +47,7 @@ public:
         out_.append(reinterpret_cast<const char*>(&h), sizeof h);
         out_.append(data, size);
     }
+    bool empty() const noexcept { return out_.empty(); }
     bool overdue() const { return !out_.empty() && Clock::now() - oldest_ > std::chrono::microseconds(100); }
     // Blocking write; false if the parent is gone.
     bool flush() {
@@ -65,6 +78,7 @@ int worker_loop(int channel, const BootInfo& boot) noexcept {
     std::size_t pos = 0;
     std::deque<int> fds;  // received descriptors, in the order their frames come
     std::uint64_t done = 0;
+    Mailbox* box = nullptr;  // set by kMailbox
     {
         std::int32_t pid = ::getpid();
         replies.add(kReady, 0, 0, reinterpret_cast<const char*>(&pid), sizeof pid);
@@ -93,6 +107,12 @@ int worker_loop(int channel, const BootInfo& boot) noexcept {
                 replies.flush();
                 return 0;
             }
+            if (h.kind == kMailbox) {
+                if (!box && frame_fds.size() == 1) box = map_mailbox(frame_fds[0]);
+                else
+                    for (int fd : frame_fds) ::close(fd);
+                continue;
+            }
             if (h.kind != kCall && h.kind != kInit) return 1;
             auto start = Clock::now();
             msgpack::sbuffer reply;
@@ -103,8 +123,11 @@ int worker_loop(int channel, const BootInfo& boot) noexcept {
             for (int fd : frame_fds)
                 if (fd >= 0) ::close(fd);
             auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-            replies.add(kResult, h.kind == kInit ? 0 : h.id, static_cast<std::uint16_t>(std::min<long long>(us, 65535)),
-                        reply.data(), reply.size());
+            auto flags = static_cast<std::uint16_t>(std::min<long long>(us, 65535));
+            // The mailbox only when nothing written before is still unsent:
+            // outcomes must reach the parent in order.
+            bool posted = h.kind == kCall && box && replies.empty() && box->try_post(h.id, flags, reply.data(), reply.size());
+            if (!posted) replies.add(kResult, h.kind == kInit ? 0 : h.id, flags, reply.data(), reply.size());
             if (h.kind == kCall && boot.max_tasks && ++done >= boot.max_tasks) {
                 replies.add(kRetire, 0, 0, nullptr, 0);
                 replies.flush();
@@ -120,13 +143,26 @@ int worker_loop(int channel, const BootInfo& boot) noexcept {
         iovec iov{chunk.data(), chunk.size()};
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * wire::max_frame_fds)];
         msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
+        auto receive = [&](int flags) {
+            msg = msghdr{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            return ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC | flags);
+        };
+        ssize_t n = receive(MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN) {
+            // Yield while polling: on a CPU shared with the caller, the
+            // caller runs (and submits) instead of waiting for a time slice.
+            for (auto until = Clock::now() + kPollBeforeSleep; n < 0 && errno == EAGAIN && Clock::now() < until;) {
+                ::sched_yield();
+                n = receive(MSG_DONTWAIT);
+            }
+            if (n < 0 && errno == EAGAIN) n = receive(0);
+        }
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR || errno == EAGAIN) continue;
             return 1;
         }
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {

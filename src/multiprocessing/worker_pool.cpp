@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -18,6 +20,7 @@
 #include "concur/multiprocessing/context.hpp"
 #include "concur/multiprocessing/detail/channel.hpp"
 #include "launcher.hpp"
+#include "mailbox.hpp"
 
 namespace concur::multiprocessing::detail {
 
@@ -51,8 +54,10 @@ struct Worker {
     std::string out;
     std::size_t out_pos = 0;
     std::deque<std::pair<std::size_t, std::vector<int>>> out_fds;  // attach at offset; owned
+    std::deque<std::size_t> call_ends;  // where each call in `out` not yet fully written ends
     std::string in;
     bool want_out = false;
+    std::shared_ptr<Mailbox> box;  // null if the system refused one
 };
 
 // epoll data: kind (8 bits) | slot (24 bits) | the worker's generation (32 bits).
@@ -74,6 +79,7 @@ struct WorkerPool::Core {
     std::string broken;   // non-empty once broken
     std::uint32_t next_gen = 0;
     double avg_us = 1000;  // EWMA of a call's run time; starts pessimistic (one call per worker)
+    bool polling = false;  // a thread waiting in result() polls the mailboxes (remote_wait)
     int epfd = -1, evfd = -1;
     std::thread handler;
 
@@ -91,6 +97,10 @@ struct WorkerPool::Core {
         double c = 1000.0 / std::max(avg_us, 1.0);
         return static_cast<std::size_t>(std::clamp(c, 1.0, 1024.0));
     }
+
+    // Whether a call of w's is on the wire, unanswered: reading its answer
+    // (the handler, or a thread polling the mailboxes) flushes w's buffer.
+    static bool owes_answer(const Worker& w) { return w.inflight.size() > w.call_ends.size(); }
 
     bool can_take(const Worker& w) const {
         if (!w.ready || w.retiring || w.told_exit || w.eof || w.exited) return false;
@@ -120,6 +130,7 @@ struct WorkerPool::Core {
             best->out.append(reinterpret_cast<const char*>(&h), sizeof h);
             best->out.append(t.bytes.data(), t.bytes.size());
             if (!t.fds.empty()) best->out_fds.emplace_back(at, std::move(t.fds));
+            best->call_ends.push_back(best->out.size());
             best->inflight.emplace_back(t.id, std::move(t.call));
             ++best->sent;
         }
@@ -166,6 +177,7 @@ struct WorkerPool::Core {
             }
             w.out_pos += static_cast<std::size_t>(n);
         }
+        while (!w.call_ends.empty() && w.call_ends.front() <= w.out_pos) w.call_ends.pop_front();
         if (w.out_pos == w.out.size()) {
             w.out.clear();
             w.out_pos = 0;
@@ -263,6 +275,16 @@ struct WorkerPool::Core {
                 ::fcntl(ref.sock, F_SETFL, ::fcntl(ref.sock, F_GETFL) | O_NONBLOCK);
             }
         }
+        int box_fd = -1;
+        if (auto box = create_mailbox(box_fd)) {
+            wire::FrameHeader h;
+            h.kind = kMailbox;
+            h.fds = 1;
+            ref.out_fds.emplace_back(ref.out.size(), std::vector<int>{box_fd});  // closed once sent
+            ref.out.append(reinterpret_cast<const char*>(&h), sizeof h);
+            ref.box = std::move(box);
+            flush(ref);
+        }
     }
 
     // Fails everything and kills the workers. Locked; `out` is settled unlocked.
@@ -328,7 +350,8 @@ struct WorkerPool::Core {
                     break_pool(std::string("the initializer failed in ") + w.name + ": " + e.what(), out);
                     return;
                 }
-            } else if (h.kind == kResult && !w.inflight.empty() && w.inflight.front().first == h.id) {
+            } else if (h.kind == kResult && (expects(w, h.id) || (take_posted(w, out) && expects(w, h.id)))) {
+                // (The mailbox held the outcome before this one.)
                 avg_us = avg_us * 0.875 + h.flags * 0.125;
                 out.push_back({std::move(w.inflight.front().second), std::string(payload, h.length), nullptr});
                 w.inflight.pop_front();
@@ -339,7 +362,96 @@ struct WorkerPool::Core {
             pos += sizeof h + h.length;
         }
         w.in.erase(0, pos);
+        take_posted(w, out);
     }
+
+    static bool expects(const Worker& w, std::uint64_t id) {
+        return !w.inflight.empty() && w.inflight.front().first == id;
+    }
+
+    // Settles the outcome in w's mailbox if there is one and it is the next
+    // one expected (otherwise earlier ones are still in the channel). Locked.
+    bool take_posted(Worker& w, std::vector<Settle>& out) {
+        Mailbox* box = w.box.get();
+        if (!box || box->state.load(std::memory_order_acquire) != Mailbox::kPosted) return false;
+        if (box->header.length > Mailbox::capacity() || !expects(w, box->header.id)) return false;
+        avg_us = avg_us * 0.875 + box->header.flags * 0.125;
+        out.push_back({std::move(w.inflight.front().second), std::string(box->payload, box->header.length), nullptr});
+        w.inflight.pop_front();
+        box->state.store(polling ? Mailbox::kPolling : Mailbox::kIdle, std::memory_order_release);
+        return true;
+    }
+
+    // After outcomes were taken off the handler thread: the workers have room
+    // for the backlog, and the handler may have a shutdown to finish. Locked.
+    void after_taking() {
+        if (broken.empty() && !terminating) {
+            dispatch();
+            for (auto& w : workers)
+                if (w && !w->exited && !w->out.empty()) flush(*w);
+        }
+        if (shutdown) wake();
+    }
+
+    // The outcome posted in `box`, whichever worker it belongs to now. Locked.
+    void take_from(const Mailbox* box, std::vector<Settle>& out) {
+        for (auto& w : workers) {
+            if (!w || w->box.get() != box || w->exited) continue;
+            while (broken.empty() && !terminating && box->state.load(std::memory_order_acquire) == Mailbox::kPosted) {
+                if (take_posted(*w, out)) continue;
+                // Not the next one expected: the ones before it are in the
+                // channel, sent before it was posted, so one drain brings
+                // them (and takes the posted one in its turn).
+                std::uint64_t seen = box->header.id;
+                read_worker(*w, out);
+                if (broken.empty() && box->state.load(std::memory_order_acquire) == Mailbox::kPosted &&
+                    box->header.id == seen && !expects(*w, seen))
+                    break_pool("worker " + w->name + " posted the outcome of call " + std::to_string(seen) +
+                                   " out of order",
+                               out);
+            }
+            break;
+        }
+        after_taking();
+    }
+
+    // Starts polling the mailboxes: true (and `boxes` filled) if this thread
+    // polls now; false if another does, or calls are not short enough for
+    // polling to pay. Locked.
+    bool start_polling(std::vector<std::shared_ptr<Mailbox>>& boxes) {
+        if (polling || !broken.empty() || terminating || avg_us > kPollCallUs) return false;
+        boxes.clear();
+        for (auto& w : workers)
+            if (w && w->box && !w->exited) boxes.push_back(w->box);
+        if (boxes.empty()) return false;
+        polling = true;
+        for (auto& b : boxes) {
+            std::uint32_t idle = Mailbox::kIdle;  // (every box is idle while nobody polls)
+            b->state.compare_exchange_strong(idle, Mailbox::kPolling, std::memory_order_acq_rel);
+        }
+        return true;
+    }
+
+    // Stops polling; takes what was posted meanwhile. Locked.
+    void stop_polling(std::vector<Settle>& out) {
+        polling = false;
+        for (auto& w : workers) {
+            if (!w || !w->box) continue;
+            std::uint32_t was = Mailbox::kPolling;
+            if (w->box->state.compare_exchange_strong(was, Mailbox::kIdle, std::memory_order_acq_rel) ||
+                was != Mailbox::kPosted)
+                continue;
+            if (w->exited || !broken.empty() || terminating) {
+                w->box->state.store(Mailbox::kIdle, std::memory_order_release);  // its call already failed
+                continue;
+            }
+            take_from(w->box.get(), out);
+        }
+        after_taking();
+    }
+
+    // Calls shorter than this (run time, EWMA) make a waiting thread poll.
+    static constexpr double kPollCallUs = 200;
 
     // A worker's process ended. Locked.
     void on_exit(std::size_t slot, std::vector<Settle>& out) {
@@ -388,6 +500,14 @@ struct WorkerPool::Core {
         for (auto& w : workers)
             if (w && !w->inflight.empty()) return false;
         return true;
+    }
+
+    static void apply(std::vector<Settle>& settle) {
+        for (auto& s : settle) {
+            if (s.error) s.call->fail(s.error);
+            else s.call->settle(s.reply.data(), s.reply.size());
+        }
+        settle.clear();
     }
 
     void run() {
@@ -441,14 +561,82 @@ struct WorkerPool::Core {
                 bool finished = !broken.empty() || terminating || exit_sent || (shutdown && !started);
                 done = finished && all_exited();
             }
-            for (auto& s : settle) {
-                if (s.error) s.call->fail(s.error);
-                else s.call->settle(s.reply.data(), s.reply.size());
-            }
+            apply(settle);
             if (done) break;
         }
     }
 };
+
+namespace {
+
+// Every pool's core, for remote_wait, which cannot tell from a future's state
+// which pool settles it (a program has one pool, or a few).
+std::mutex registry_mu;
+std::vector<std::weak_ptr<WorkerPool::Core>> registry;
+
+using Clock = std::chrono::steady_clock;
+
+// The RemoteWait hook (see future_state.hpp): a thread about to park in
+// result() on a process pool's future polls the pools' mailboxes instead, as
+// long as their calls are short, for 50 us plus twice a call's run time. The
+// outcomes it finds it settles itself, so neither the result handler nor this
+// thread is woken. One thread polls a pool at a time; the others park.
+void remote_wait(concur::detail::StateBase& state, const concur::detail::Deadline& deadline) noexcept {
+    struct Polled {
+        std::shared_ptr<WorkerPool::Core> core;
+        std::vector<std::shared_ptr<Mailbox>> boxes;
+    };
+    std::vector<std::shared_ptr<WorkerPool::Core>> cores;
+    {
+        std::lock_guard lock(registry_mu);
+        for (auto& weak : registry)
+            if (auto core = weak.lock()) cores.push_back(std::move(core));
+    }
+    std::vector<Polled> polled;
+    std::vector<Settle> settle;
+    double slowest_us = 0;
+    auto start = [&] {
+        for (auto& core : cores) {
+            Polled p{core, {}};
+            std::lock_guard lock(core->mu);
+            if (!core->start_polling(p.boxes)) continue;
+            slowest_us = std::max(slowest_us, core->avg_us);
+            polled.push_back(std::move(p));
+        }
+        return !polled.empty();
+    };
+    auto stop = [&] {
+        for (auto& p : polled) {
+            std::lock_guard lock(p.core->mu);
+            p.core->stop_polling(settle);
+        }
+        polled.clear();
+        WorkerPool::Core::apply(settle);
+    };
+    if (!start()) return;
+    auto until = Clock::now() + std::chrono::microseconds(50 + static_cast<long>(2 * slowest_us));
+    while (!state.done()) {
+        for (auto& p : polled)
+            for (auto& box : p.boxes)
+                if (box->state.load(std::memory_order_acquire) == Mailbox::kPosted) {
+                    std::lock_guard lock(p.core->mu);
+                    p.core->take_from(box.get(), settle);
+                }
+        if (!settle.empty()) {
+            // Settling runs user code (decoders, done-callbacks), which may
+            // wait for another call of the same pool: stop polling first, or
+            // that call's outcome would be posted where nobody looks.
+            stop();
+            if (state.done() || Clock::now() >= until || deadline.expired() || !start()) return;
+            continue;
+        }
+        if (Clock::now() >= until || deadline.expired()) break;
+        ::sched_yield();  // on a CPU shared with the worker, let it run
+    }
+    stop();
+}
+
+}  // namespace
 
 std::vector<int> dup_all(const std::vector<int>& borrowed) {
     std::vector<int> out;
@@ -477,6 +665,12 @@ WorkerPool::WorkerPool(PoolConfig config) : core_(std::make_shared<Core>()), wor
     ev.events = EPOLLIN;
     ev.data.u64 = ev_data(kEvWake, 0, 0);
     ::epoll_ctl(core_->epfd, EPOLL_CTL_ADD, core_->evfd, &ev);
+    {
+        std::lock_guard lock(registry_mu);
+        std::erase_if(registry, [](const auto& weak) { return weak.expired(); });
+        registry.push_back(core_);
+    }
+    concur::detail::set_remote_wait(&remote_wait);
     core_->start_requested = core_->cfg.start_now;
     auto core = core_;
     core_->handler = std::thread([core] { core->run(); });
@@ -489,6 +683,10 @@ WorkerPool::~WorkerPool() {
     } catch (...) {
     }
 }
+
+namespace {
+constexpr std::size_t kBatchBytes = 64 << 10;  // written at once however busy the worker
+}  // namespace
 
 void WorkerPool::submit(std::unique_ptr<PendingCall> call, msgpack::sbuffer bytes, std::vector<int> fds) {
     Core& c = *core_;
@@ -515,8 +713,12 @@ void WorkerPool::submit(std::unique_ptr<PendingCall> call, msgpack::sbuffer byte
     }
     c.backlog.push_back(Task{++c.next_id, std::move(call), std::move(bytes), std::move(fds)});
     c.dispatch();
+    // A worker that owes an answer gets this call when that answer is read,
+    // with every call queued for it meanwhile: a burst of submits costs a few
+    // writes instead of one each. An idle worker gets it now.
     for (auto& w : c.workers)
-        if (w && !w->exited && !w->out.empty()) c.flush(*w);
+        if (w && !w->exited && !w->out.empty() && (!Core::owes_answer(*w) || w->out.size() - w->out_pos >= kBatchBytes))
+            c.flush(*w);
 }
 
 void WorkerPool::shutdown(bool wait, bool cancel_futures) {

@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <fstream>
 #include <set>
 #include <string>
@@ -285,6 +287,66 @@ TEST_P(ProcessPool, WorkersExitWhenTheirParentIsKilled) {
             if (!gone) std::this_thread::sleep_for(1ms);
         }
         EXPECT_TRUE(gone) << "worker " << w << " outlived its parent";
+    }
+}
+
+// A thread waiting for a short call reads the worker's outcome from its
+// mailbox itself (src/multiprocessing/mailbox.hpp); outcomes that arrive
+// while nobody polls, or while the mailbox is full, go by the channel. Every
+// mix of the two must keep each outcome with its own future.
+TEST_P(ProcessPool, ShortCallsKeepTheirOutcomesWhetherPolledOrNot) {
+    futures::ProcessPoolExecutor ex(opts(2));
+    for (int i = 0; i < 3000; ++i) ASSERT_EQ(ex.submit(square, i).result(60s), i * i) << "round trip " << i;
+    // Many in flight: the first outcomes may be polled, the rest queue in the channel.
+    for (int round = 0; round < 5; ++round) {
+        std::vector<futures::Future<int>> fs;
+        for (int i = 0; i < 2000; ++i) fs.push_back(ex.submit(add, round, i));
+        for (int i = 0; i < 2000; ++i) ASSERT_EQ(fs[static_cast<std::size_t>(i)].result(60s), round + i);
+    }
+    // Two waiting threads: one polls, the other parks until it is settled for it.
+    auto trips = [&ex](int base) {
+        for (int i = 0; i < 1500; ++i)
+            if (ex.submit(add, base, i).result(60s) != base + i) return false;
+        return true;
+    };
+    auto other = std::async(std::launch::async, trips, 1000000);
+    EXPECT_TRUE(trips(0));
+    EXPECT_TRUE(other.get());
+}
+
+// The thread that polls settles the futures it finds, and settling runs
+// done-callbacks; one that waits for a call of a pool that thread was polling
+// must not find that pool's mailboxes deserted. (The call is another pool's:
+// a callback that the pool's own result handler runs cannot wait for the
+// same pool, in Python as here, since that thread is the one that reads it.)
+TEST_P(ProcessPool, ADoneCallbackMayWaitForACallOfAnotherPool) {
+    futures::ProcessPoolExecutor first(opts(1)), second(opts(1));
+    for (int i = 0; i < 200; ++i) {  // short calls: waits poll both pools
+        first.submit(square, i).result(60s);
+        second.submit(square, i).result(60s);
+    }
+    for (int i = 0; i < 200; ++i) {
+        std::atomic<int> inner{-1};
+        auto f = first.submit(square, i);
+        f.add_done_callback([&second, &inner, i](const futures::Future<int>&) {
+            inner = second.submit(add, i, 1).result(60s);
+        });
+        ASSERT_EQ(f.result(60s), i * i);
+        for (int spin = 0; spin < 60000 && inner == -1; ++spin) std::this_thread::sleep_for(1ms);
+        ASSERT_EQ(inner.load(), i + 1);
+    }
+}
+
+// A worker that dies while a thread polls its mailbox breaks the pool as any
+// other death does (Python's BrokenProcessPool), instead of leaving the
+// waiting thread polling a mailbox that nothing will fill.
+TEST_P(ProcessPool, AWorkerThatDiesWhileAThreadPollsBreaksThePool) {
+    for (int how : {0, 2, 3}) {
+        futures::ProcessPoolExecutor ex(opts(1));
+        for (int i = 0; i < 200; ++i) ex.submit(square, i).result(60s);
+        auto doomed = ex.submit(die_by, how);
+        EXPECT_THROW(doomed.result(60s), futures::BrokenProcessPool) << "how " << how;
+        EXPECT_THROW(ex.submit(square, 1), futures::BrokenProcessPool);
     }
 }
 

@@ -26,6 +26,17 @@ namespace concur::detail {
 
 class StateBase;
 
+// What a thread about to park on a state that another process settles runs
+// first (see StateBase::park_without_spinning): multiprocessing installs one
+// that reads the outcome from the worker's channel itself, on the waiting
+// thread, instead of sleeping until the pool's result handler wakes it. It
+// returns when the state is settled, the deadline passes, or polling no
+// longer pays. Must not throw.
+using RemoteWait = void (*)(StateBase& state, const Deadline& deadline) noexcept;
+
+// Installs the hook (once per process; later calls replace it). Any thread.
+void set_remote_wait(RemoteWait hook) noexcept;
+
 // A completion callback node. Intrusive so that blocking waits allocate
 // nothing; user callbacks are heap nodes that delete themselves.
 struct CallbackNode {
@@ -108,9 +119,10 @@ public:
     std::exception_ptr error() const noexcept { return error_; }
 
     // For a state settled only after a round trip to another process (a
-    // process pool's): wait() parks at once instead of spinning first. The
-    // spin pays off when another thread of this process is about to settle
-    // the state; here it would only take the CPU the other process needs.
+    // process pool's): wait() does not spin on the state first, it runs the
+    // RemoteWait hook (if one is installed) and then parks. The spin pays off
+    // when another thread of this process is about to settle the state; here
+    // that thread would first have to be woken by the other process.
     void park_without_spinning() noexcept { spin_ = false; }
 
     // Throws CancelledError or the stored exception. Only when done().

@@ -2,10 +2,16 @@
 // queued for them, and the one thread per pool ("the result handler", as in
 // Python) that reads outcomes, notices dead workers and starts new ones.
 //
-// A call is sent straight from the submitting thread when a worker has room;
-// the result handler only takes over the backlog. How many calls a worker may
-// hold adapts to how long they take (about 1 ms of queued work each), so tiny
-// calls are batched by the thousand while long ones are spread across workers.
+// A call is sent straight from the submitting thread when a worker has room
+// and is idle; calls for a busy worker wait in its buffer and go together
+// when its next outcome is read. How many calls a worker may hold adapts to
+// how long they take (about 1 ms of queued work each), so tiny calls are
+// batched by the thousand while long ones are spread across workers.
+//
+// While calls are short (under 200 us), a thread waiting in result() reads
+// outcomes itself from each worker's mailbox (src/multiprocessing/mailbox.hpp)
+// instead of sleeping until the handler wakes it: a round trip then wakes no
+// one. It settles what it finds, so done-callbacks may run on that thread.
 #pragma once
 
 #include <sys/types.h>
