@@ -374,7 +374,13 @@ struct WorkerPool::Core {
     bool take_posted(Worker& w, std::vector<Settle>& out) {
         Mailbox* box = w.box.get();
         if (!box || box->state.load(std::memory_order_acquire) != Mailbox::kPosted) return false;
-        if (box->header.length > Mailbox::capacity() || !expects(w, box->header.id)) return false;
+        if (box->header.length > Mailbox::capacity()) {
+            break_pool("worker " + w.name + " posted a malformed outcome (" + std::to_string(box->header.length) +
+                           " bytes in a " + std::to_string(Mailbox::capacity()) + "-byte mailbox)",
+                       out);
+            return false;
+        }
+        if (!expects(w, box->header.id)) return false;
         avg_us = avg_us * 0.875 + box->header.flags * 0.125;
         out.push_back({std::move(w.inflight.front().second), std::string(box->payload, box->header.length), nullptr});
         w.inflight.pop_front();
