@@ -28,8 +28,9 @@ class StateBase;
 
 // What a thread about to park on a state that another process settles runs
 // first (see StateBase::park_without_spinning): multiprocessing installs one
-// that reads the outcome from the worker's channel itself, on the waiting
-// thread, instead of sleeping until the pool's result handler wakes it. It
+// that reads the outcome from the worker's shared mailbox itself, on the
+// waiting thread, instead of sleeping until the pool's result handler wakes
+// it. It
 // returns when the state is settled, the deadline passes, or polling no
 // longer pays. Must not throw.
 using RemoteWait = void (*)(StateBase& state, const Deadline& deadline) noexcept;
